@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# bstack: build the module against KDIR and bstackctl, and run the tests.
+#
+#   make                      bstack.ko for KDIR, and tools/bstackctl
+#   make KDIR=/path/to/build  against another kernel build directory
+#   make check                every test, in QEMU, on both test kernels
+#   make demo                 a guided tour in QEMU on the stock kernel
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+all: modules tools
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+tools:
+	$(MAKE) -C tools
+
+host-test:
+	$(MAKE) -C tests/host check
+
+check:
+	bash scripts/check.sh
+
+demo:
+	bash scripts/demo.sh
+
+checkpatch:
+	bash scripts/checkpatch.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	$(MAKE) -C tools clean
+	$(MAKE) -C tests/host clean
+	rm -rf build
+
+.PHONY: all modules tools host-test check demo checkpatch clean

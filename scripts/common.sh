@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Shared paths and helpers for bstack's scripts. Source it; do not run it.
+
+BSTACK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BSTACK_CACHE=${BSTACK_CACHE:-$HOME/.cache/bstack}
+BSTACK_BUILD=${BSTACK_BUILD:-$BSTACK_TOP/build}
+
+die() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "==> $*" >&2
+}
+
+# Install the Debian packages given, if any is missing.
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "missing packages (run as root to install): ${missing[*]}"
+	log "apt-get install ${missing[*]}"
+	if [ ! -f "$BSTACK_CACHE/.apt-updated" ] ||
+	   [ -n "$(find "$BSTACK_CACHE/.apt-updated" -mmin +360)" ]; then
+		apt-get update -q >&2 || die "apt-get update failed"
+		mkdir -p "$BSTACK_CACHE" && touch "$BSTACK_CACHE/.apt-updated"
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+}
+
+# Packages every guest run and build needs on the host.
+host_pkgs=(make gcc libc6-dev qemu-system-x86 busybox-static fio cpio kmod
+	   xz-utils gzip dmsetup util-linux)
