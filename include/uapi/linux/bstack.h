@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * bstack: a bio-based stacking block driver. User ABI of /dev/bstack-control.
+ *
+ * Every call passes one buffer: a struct bstack_ioctl header, followed by a
+ * payload at @data_start. The whole buffer is @data_size bytes long. The
+ * kernel copies the header once, validates it, then copies the payload once.
+ *
+ * Layout rules: only __u32/__u64 fields and byte strings, explicit padding,
+ * every struct a multiple of 8 bytes, no pointers, nothing kernel-internal.
+ */
+#ifndef _UAPI_LINUX_BSTACK_H
+#define _UAPI_LINUX_BSTACK_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define BSTACK_VERSION_MAJOR	1	/* incompatible changes */
+#define BSTACK_VERSION_MINOR	0	/* compatible additions */
+#define BSTACK_VERSION_PATCH	0
+
+#define BSTACK_CONTROL_NAME	"bstack-control"
+
+#define BSTACK_NAME_LEN		128	/* with the terminating NUL */
+#define BSTACK_UUID_LEN		128	/* with the terminating NUL */
+#define BSTACK_ERROR_LEN	256	/* with the terminating NUL */
+#define BSTACK_TYPE_LEN		16	/* with the terminating NUL */
+
+/* The largest buffer the kernel accepts, header included. */
+#define BSTACK_MAX_DATA_SIZE	(16U << 20)
+
+/*
+ * struct bstack_ioctl - header of every call
+ * @version:	in: the version the caller was built with; out: the module's.
+ *		A different major is refused with EINVAL.
+ * @data_size:	in: size of the whole buffer, this header included.
+ * @data_start:	in: offset of the payload from the start of the header,
+ *		at least sizeof(struct bstack_ioctl) and 8-byte aligned.
+ *		Replies are written at the same offset.
+ * @data_len:	in: length of the payload; out: length of the reply payload.
+ *		With BSTACK_F_BUFFER_FULL set, the @data_size that the call
+ *		needs instead: retry with a buffer that large.
+ * @count:	number of target specs (LOAD, CREATE, TABLE, STATUS) or of
+ *		list entries (LIST) in the payload.
+ * @flags:	BSTACK_F_*; unknown input flags are refused.
+ * @event_nr:	out: the device's event counter.
+ * @open_count:	out: how many openers the device has.
+ * @dev:	out: the device number, as from new_encode_dev().
+ * @name:	device name, NUL-terminated.
+ * @uuid:	device uuid, NUL-terminated, may be empty.
+ * @error:	out: when a call fails, one line that says why.
+ */
+struct bstack_ioctl {
+	__u32 version[3];
+	__u32 data_size;
+	__u32 data_start;
+	__u32 data_len;
+	__u32 count;
+	__u32 flags;
+	__u32 event_nr;
+	__u32 open_count;
+	__u64 dev;
+	char name[BSTACK_NAME_LEN];
+	char uuid[BSTACK_UUID_LEN];
+	char error[BSTACK_ERROR_LEN];
+};
+
+/* Input flags. */
+#define BSTACK_F_READONLY	(1U << 0)	/* CREATE: refuse writes */
+#define BSTACK_F_INACTIVE	(1U << 1)	/* TABLE: the inactive slot */
+/* Output flags. */
+#define BSTACK_F_BUFFER_FULL	(1U << 8)	/* reply did not fit: see data_len */
+#define BSTACK_F_LIVE_TABLE	(1U << 9)	/* the device has a live table */
+#define BSTACK_F_INACTIVE_TABLE	(1U << 10)	/* the inactive slot is loaded */
+#define BSTACK_F_SUSPENDED	(1U << 11)
+
+#define BSTACK_F_INPUT_MASK	(BSTACK_F_READONLY | BSTACK_F_INACTIVE)
+
+/*
+ * struct bstack_target_spec - one table line, in LOAD/CREATE payloads and in
+ * TABLE/STATUS replies. A NUL-terminated parameter string follows the
+ * struct; @next is the size of the spec with its string, a multiple of 8.
+ * @start, @length: in 512-byte sectors.
+ * @line:	the line of the user's table text, used in error messages;
+ *		0 when unknown.
+ */
+struct bstack_target_spec {
+	__u64 start;
+	__u64 length;
+	__u32 line;
+	__u32 next;
+	char type[BSTACK_TYPE_LEN];
+};
+
+/* struct bstack_list_entry - one device in a LIST reply. */
+struct bstack_list_entry {
+	__u64 dev;
+	__u32 flags;		/* BSTACK_F_* output flags */
+	__u32 open_count;
+	char name[BSTACK_NAME_LEN];
+	char uuid[BSTACK_UUID_LEN];
+};
+
+#define BSTACK_IOCTL_MAGIC	0xB5
+
+#define BSTACK_VERSION	_IOWR(BSTACK_IOCTL_MAGIC, 0, struct bstack_ioctl)
+#define BSTACK_CREATE	_IOWR(BSTACK_IOCTL_MAGIC, 1, struct bstack_ioctl)
+#define BSTACK_REMOVE	_IOWR(BSTACK_IOCTL_MAGIC, 2, struct bstack_ioctl)
+#define BSTACK_LIST	_IOWR(BSTACK_IOCTL_MAGIC, 3, struct bstack_ioctl)
+#define BSTACK_LOAD	_IOWR(BSTACK_IOCTL_MAGIC, 4, struct bstack_ioctl)
+#define BSTACK_RESUME	_IOWR(BSTACK_IOCTL_MAGIC, 5, struct bstack_ioctl)
+#define BSTACK_TABLE	_IOWR(BSTACK_IOCTL_MAGIC, 6, struct bstack_ioctl)
+#define BSTACK_STATUS	_IOWR(BSTACK_IOCTL_MAGIC, 7, struct bstack_ioctl)
+
+#endif /* _UAPI_LINUX_BSTACK_H */

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bstack: a bio-based stacking block driver.
+ *
+ * A bstack device maps its sectors onto lower block devices through a table
+ * of targets. See Documentation/design.md for the life of a bio.
+ */
+#ifndef BSTACK_H
+#define BSTACK_H
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/completion.h>
+#include <linux/list.h>
+#include <linux/percpu-refcount.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/bstack.h>
+
+#define BSTACK_MAX_TARGETS	(1U << 20)
+#define BSTACK_MAX_ARGS		64
+
+struct bstack_device;
+struct bstack_table;
+struct bstack_target;
+
+/* What a target's map hook did with the clone it was given. */
+enum bstack_map_result {
+	BSTACK_MAP_REMAPPED,	/* clone remapped: the caller submits it */
+	BSTACK_MAP_SUBMITTED,	/* the target submitted or ended the clone */
+};
+
+/**
+ * struct bstack_target_type - a kind of target (linear, ...)
+ * @name:	as written in tables.
+ * @ctr:	parse @argv and set @ti->private. On failure, report why with
+ *		bstack_ti_error() and return a negative errno.
+ * @dtr:	undo @ctr.
+ * @map:	remap @clone, which lies wholly inside @ti. Runs in
+ *		submit_bio context: it must not sleep on anything but a
+ *		mempool.
+ * @table_line:	print the target's arguments as TABLE shows them.
+ * @status:	print the target's status as STATUS shows it.
+ * @iterate_devices: call @fn for each lower device and its offset, for
+ *		queue limits.
+ */
+struct bstack_target_type {
+	const char *name;
+	struct module *module;
+	struct list_head list;
+	int (*ctr)(struct bstack_target *ti, unsigned int argc, char **argv);
+	void (*dtr)(struct bstack_target *ti);
+	enum bstack_map_result (*map)(struct bstack_target *ti,
+				      struct bio *clone);
+	void (*table_line)(struct bstack_target *ti, char *buf, size_t len);
+	void (*status)(struct bstack_target *ti, char *buf, size_t len);
+	void (*iterate_devices)(struct bstack_target *ti,
+				void (*fn)(struct block_device *bdev,
+					   sector_t start, void *data),
+				void *data);
+};
+
+/* A lower device opened by a table, once for all the targets that use it. */
+struct bstack_lower {
+	struct list_head list;
+	struct file *bdev_file;
+	struct block_device *bdev;
+	dev_t dev;
+};
+
+/**
+ * struct bstack_target - one line of a table
+ * @begin, @len: the sectors of the bstack device it maps.
+ * @line:	the line of the user's table text, for messages.
+ */
+struct bstack_target {
+	struct bstack_table *table;
+	const struct bstack_target_type *type;
+	sector_t begin;
+	sector_t len;
+	unsigned int line;
+	void *private;
+};
+
+/**
+ * struct bstack_table - a complete, validated mapping
+ * @ends:	ends[i] is one past the last sector of targets[i]; a dense
+ *		array so that the lookup's binary search touches few lines.
+ * @lowers:	distinct lower devices, each opened once.
+ * @ref:	held by the table's live slot and by each bio in flight on
+ *		it; when a resume or a removal kills it, @released completes
+ *		after the last bio is in.
+ * @err:	where construction writes why it failed (BSTACK_ERROR_LEN).
+ */
+struct bstack_table {
+	struct bstack_device *bd;
+	blk_mode_t mode;
+	unsigned int num_targets;
+	unsigned int max_targets;
+	sector_t size;
+	sector_t *ends;
+	struct bstack_target *targets;
+	struct list_head lowers;
+	unsigned int num_lowers;
+	struct percpu_ref ref;
+	struct completion released;
+	char *err;
+};
+
+/*
+ * Per-clone context, in the bio_set's front_pad. The first clone of an io
+ * is embedded in the io itself, so a bio that needs one clone costs one
+ * allocation.
+ */
+struct bstack_clone {
+	struct bstack_io *io;
+	struct bio bio;		/* must be last */
+};
+
+/**
+ * struct bstack_io - one piece of an original bio, inside one target
+ * @orig:	the bio being served; ended when the last clone is in.
+ * @table:	the table the piece was mapped with; holds a reference.
+ * @pending:	clones not yet in, plus one while the io is being mapped.
+ * @status:	the first error of any clone.
+ */
+struct bstack_io {
+	struct bio *orig;
+	struct bstack_table *table;
+	atomic_t pending;
+	blk_status_t status;
+	struct bstack_clone clone;	/* first clone; must be last */
+};
+
+#define BSTACK_FRONT_PAD	offsetof(struct bstack_io, clone.bio)
+
+/**
+ * struct bstack_device - a mapped device, /dev/bstackN
+ * @live:	the table bios are mapped with. Read under RCU plus a
+ *		reference on the table (no lock on the I/O path); written
+ *		under bstack_ctl_lock.
+ * @inactive:	the table loaded for the next resume; bstack_ctl_lock.
+ * @removing:	set under disk->open_mutex once removal has begun, so that
+ *		no new opener slips in.
+ * @requeue_lock: guards @requeue; taken from bio completion, so irq-safe.
+ * @requeue:	bios to submit again from process context (the data part
+ *		of a flush with data).
+ */
+struct bstack_device {
+	struct gendisk *disk;
+	struct bio_set bs;
+	struct bstack_table __rcu *live;
+	struct bstack_table *inactive;
+	struct list_head list;
+	int index;
+	bool readonly;
+	bool removing;
+	atomic_t event_nr;
+	spinlock_t requeue_lock;
+	struct bio_list requeue;
+	struct work_struct requeue_work;
+	char name[BSTACK_NAME_LEN];
+	char uuid[BSTACK_UUID_LEN];
+};
+
+/* core.c */
+extern struct mutex bstack_ctl_lock;
+void *bstack_holder(void);
+int bstack_device_create(const char *name, const char *uuid, bool readonly,
+			 struct bstack_device **bdp, char *err);
+int bstack_device_remove(struct bstack_device *bd, char *err);
+int bstack_device_resume(struct bstack_device *bd, char *err);
+void bstack_device_set_inactive(struct bstack_device *bd,
+				struct bstack_table *t);
+struct bstack_device *bstack_device_find(const char *name);
+struct list_head *bstack_device_list(void);
+struct bstack_table *bstack_device_table(struct bstack_device *bd,
+					 bool inactive);
+void bstack_device_remove_all(void);
+struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
+					struct bstack_table *t,
+					struct bio *bio, unsigned int sectors);
+void bstack_io_add_clone(struct bstack_io *io, struct bio *clone);
+void bstack_io_put(struct bstack_io *io, blk_status_t status);
+void bstack_clone_endio(struct bio *clone);
+int bstack_bioset_init(struct bio_set *bs);
+
+/* table.c */
+struct bstack_table *bstack_table_alloc(struct bstack_device *bd,
+					unsigned int max_targets,
+					blk_mode_t mode, char *err);
+int bstack_table_add_target(struct bstack_table *t, const char *type,
+			    sector_t start, sector_t len, const char *params,
+			    unsigned int line);
+int bstack_table_complete(struct bstack_table *t);
+void bstack_table_destroy(struct bstack_table *t);
+struct bstack_table *bstack_table_from_specs(struct bstack_device *bd,
+					     const void *buf, size_t len,
+					     unsigned int count,
+					     blk_mode_t mode, char *err);
+void bstack_table_stack_limits(struct bstack_table *t,
+			       struct queue_limits *lim);
+int bstack_get_device(struct bstack_target *ti, const char *path,
+		      struct bstack_lower **lowerp);
+__printf(2, 3) int bstack_ti_error(struct bstack_target *ti,
+				   const char *fmt, ...);
+__printf(3, 4) int bstack_table_error(struct bstack_table *t,
+				      unsigned int line, const char *fmt, ...);
+int bstack_register_target(struct bstack_target_type *type);
+void bstack_unregister_target(struct bstack_target_type *type);
+
+/**
+ * bstack_table_find_target - the target that maps @sector
+ *
+ * Returns NULL when @sector lies beyond the table, which happens when a bio
+ * sized for an older, larger table meets a smaller one.
+ */
+static inline struct bstack_target *
+bstack_table_find_target(struct bstack_table *t, sector_t sector)
+{
+	unsigned int lo = 0, hi = t->num_targets;
+
+	if (likely(hi == 1))
+		return sector < t->ends[0] ? &t->targets[0] : NULL;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (t->ends[mid] <= sector)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->num_targets ? &t->targets[lo] : NULL;
+}
+
+/* How many of @nr sectors from @sector @ti can take in one piece. */
+static inline unsigned int bstack_target_max_io(struct bstack_target *ti,
+						sector_t sector,
+						unsigned int nr)
+{
+	sector_t left = ti->begin + ti->len - sector;
+
+	return left < nr ? left : nr;
+}
+
+/* linear.c */
+int bstack_linear_init(void);
+void bstack_linear_exit(void);
+
+/* ctl.c */
+int bstack_ctl_init(void);
+void bstack_ctl_exit(void);
+int bstack_ctl_check_header(const struct bstack_ioctl *hdr, char *err);
+
+#endif /* BSTACK_H */

@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bstack core: mapped devices and the bio path.
+ *
+ * A bio that enters bstack_submit_bio() is served piece by piece, as dm
+ * does: the piece that fits in the target under its first sector is cut
+ * off (bio_split() from the device's bio_set, or a whole clone when the bio
+ * fits), remapped and submitted, and the rest of the bio is submitted again
+ * to this device. Cutting and cloning are one allocation from the bio_set,
+ * whose front_pad holds a struct bstack_io. submit_bio_noacct() only queues
+ * bios on current->bio_list, so the piece reaches the lower device before
+ * the remainder comes back here; and a piece is always submitted before the
+ * next allocation from the same bio_set, which with BIOSET_NEED_RESCUER is
+ * what keeps forward progress under memory pressure.
+ */
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "bstack.h"
+
+/*
+ * bstack_ctl_lock serialises every control operation (create, load,
+ * resume, remove, and the readers of tables and names). It is never taken
+ * on the I/O path.
+ */
+DEFINE_MUTEX(bstack_ctl_lock);
+static LIST_HEAD(bstack_devices);
+static DEFINE_IDA(bstack_minors);
+static int bstack_major;
+static struct workqueue_struct *bstack_wq;
+
+/*
+ * The holder of every lower device, as dm has one for all its devices:
+ * bstack devices may share a lower device, nobody else may claim it.
+ */
+static int bstack_claim;
+
+void *bstack_holder(void)
+{
+	return &bstack_claim;
+}
+
+int bstack_bioset_init(struct bio_set *bs)
+{
+	return bioset_init(bs, BIO_POOL_SIZE, BSTACK_FRONT_PAD,
+			   BIOSET_NEED_RESCUER);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_bioset_init);
+
+/*
+ * Keep the first error of all the pieces of @bio: pieces end in any order,
+ * and a later success or error must not overwrite an earlier error.
+ */
+static void bstack_bio_keep_error(struct bio *bio, blk_status_t status)
+{
+	cmpxchg(&bio->bi_status, BLK_STS_OK, status);
+}
+
+static void bstack_requeue(struct bstack_device *bd, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&bd->requeue_lock, flags);
+	bio_list_add(&bd->requeue, bio);
+	spin_unlock_irqrestore(&bd->requeue_lock, flags);
+	queue_work(bstack_wq, &bd->requeue_work);
+}
+
+static void bstack_requeue_work(struct work_struct *work)
+{
+	struct bstack_device *bd =
+		container_of(work, struct bstack_device, requeue_work);
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&bd->requeue_lock);
+	list = bd->requeue;
+	bio_list_init(&bd->requeue);
+	spin_unlock_irq(&bd->requeue_lock);
+
+	while ((bio = bio_list_pop(&list)))
+		submit_bio_noacct(bio);
+}
+
+/*
+ * The last clone of @io is in. End the original bio, or, for the flush in
+ * front of a write with data, send the data on without REQ_PREFLUSH.
+ */
+static void bstack_io_complete(struct bstack_io *io)
+{
+	struct bstack_table *t = io->table;
+	struct bio *orig = io->orig;
+	blk_status_t status = io->status;
+
+	/* The io lives in its first clone: this frees it. */
+	bio_put(&io->clone.bio);
+
+	if (unlikely(orig->bi_opf & REQ_PREFLUSH) && bio_sectors(orig) &&
+	    !status) {
+		orig->bi_opf &= ~REQ_PREFLUSH;
+		bstack_requeue(t->bd, orig);
+	} else {
+		if (unlikely(status))
+			bstack_bio_keep_error(orig, status);
+		bio_endio(orig);
+	}
+	/* Last: once the table is released, the device may go away. */
+	percpu_ref_put(&t->ref);
+}
+
+/**
+ * bstack_io_put - one clone of @io is in, or its mapping is done
+ * @io:		the io
+ * @status:	how it ended; the first error is kept for the original bio
+ */
+void bstack_io_put(struct bstack_io *io, blk_status_t status)
+{
+	if (unlikely(status))
+		cmpxchg(&io->status, BLK_STS_OK, status);
+	if (atomic_dec_and_test(&io->pending))
+		bstack_io_complete(io);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_io_put);
+
+void bstack_clone_endio(struct bio *clone)
+{
+	struct bstack_clone *c = container_of(clone, struct bstack_clone, bio);
+	struct bstack_io *io = c->io;
+	blk_status_t status = clone->bi_status;
+
+	if (clone != &io->clone.bio)
+		bio_put(clone);
+	bstack_io_put(io, status);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_clone_endio);
+
+static struct bstack_io *bstack_io_init(struct bio *clone, struct bio *orig,
+					struct bstack_table *t)
+{
+	struct bstack_io *io = container_of(clone, struct bstack_io, clone.bio);
+
+	io->orig = orig;
+	io->table = t;
+	atomic_set(&io->pending, 1);
+	io->status = BLK_STS_OK;
+	io->clone.io = io;
+	clone->bi_end_io = bstack_clone_endio;
+	return io;
+}
+
+/**
+ * bstack_io_add_clone - make @clone one more child of @io
+ * @io:		the io
+ * @clone:	a clone from the device's bio_set, not yet submitted
+ *
+ * @io must still hold a reference of its own (its mapping's, or an earlier
+ * clone's that has not been submitted), so that it cannot end meanwhile.
+ */
+void bstack_io_add_clone(struct bstack_io *io, struct bio *clone)
+{
+	struct bstack_clone *c = container_of(clone, struct bstack_clone, bio);
+
+	c->io = io;
+	clone->bi_end_io = bstack_clone_endio;
+	atomic_inc(&io->pending);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_io_add_clone);
+
+/**
+ * bstack_io_alloc_piece - cut the first @sectors of @bio into an io
+ * @bd:		the device @bio was submitted to
+ * @t:		the live table; the io takes over the caller's reference
+ * @bio:	the original bio, or what is left of it
+ * @sectors:	how much of @bio the piece covers, at most bio_sectors(@bio)
+ *
+ * Returns an io whose embedded clone covers the piece and still points at
+ * the bstack device. When the piece is shorter than @bio, @bio is advanced
+ * past it and takes one more completion (bio_inc_remaining()): the caller
+ * must submit the rest of @bio again. Never fails: the allocation comes
+ * from the bio_set's mempool and may sleep, so the caller must have
+ * submitted every earlier allocation from @bd's bio_set.
+ */
+struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
+					struct bstack_table *t,
+					struct bio *bio, unsigned int sectors)
+{
+	struct bio *clone;
+
+	if (sectors < bio_sectors(bio)) {
+		clone = bio_split(bio, sectors, GFP_NOIO, &bd->bs);
+		bio_inc_remaining(bio);
+	} else {
+		clone = bio_alloc_clone(NULL, bio, GFP_NOIO, &bd->bs);
+	}
+	return bstack_io_init(clone, bio, t);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
+
+static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
+			   struct bio *bio)
+{
+	sector_t sector = bio->bi_iter.bi_sector;
+	struct bstack_target *ti = bstack_table_find_target(t, sector);
+	unsigned int sectors;
+	struct bstack_io *io;
+	struct bio *clone;
+	bool split;
+
+	if (unlikely(!ti)) {
+		percpu_ref_put(&t->ref);
+		bio_io_error(bio);
+		return;
+	}
+	if (unlikely(bd->readonly && op_is_write(bio_op(bio)))) {
+		percpu_ref_put(&t->ref);
+		bio_io_error(bio);
+		return;
+	}
+
+	sectors = bstack_target_max_io(ti, sector, bio_sectors(bio));
+	split = sectors < bio_sectors(bio);
+	io = bstack_io_alloc_piece(bd, t, bio, sectors);
+	clone = &io->clone.bio;
+	if (ti->type->map(ti, clone) == BSTACK_MAP_REMAPPED)
+		submit_bio_noacct(clone);
+	/* The rest comes back here once the piece above is on its way. */
+	if (split)
+		submit_bio_noacct(bio);
+}
+
+/*
+ * An empty REQ_PREFLUSH goes to every distinct lower device; a flush with
+ * data does that first, and bstack_io_complete() sends the data after.
+ */
+static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
+			 struct bio *bio)
+{
+	struct bstack_io *io = NULL;
+	struct bstack_lower *l;
+
+	list_for_each_entry(l, &t->lowers, list) {
+		struct bio *clone = bio_alloc_clone(l->bdev, bio, GFP_NOIO,
+						    &bd->bs);
+
+		if (!io) {
+			/* One reference for this clone, one held while mapping. */
+			io = bstack_io_init(clone, bio, t);
+			atomic_inc(&io->pending);
+		} else {
+			bstack_io_add_clone(io, clone);
+		}
+		clone->bi_iter.bi_size = 0;
+		clone->bi_opf = REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC;
+		/* Submitted before the next allocation: see the top of the file. */
+		submit_bio_noacct(clone);
+	}
+
+	if (io) {
+		bstack_io_put(io, BLK_STS_OK);	/* the mapping's reference */
+		return;
+	}
+	/* No lower device to flush. */
+	bio->bi_opf &= ~REQ_PREFLUSH;
+	if (bio_sectors(bio)) {
+		bstack_map_bio(bd, t, bio);
+	} else {
+		percpu_ref_put(&t->ref);
+		bio_endio(bio);
+	}
+}
+
+/* The live table, with a reference for one bio; NULL when there is none. */
+static struct bstack_table *bstack_get_live_table(struct bstack_device *bd)
+{
+	struct bstack_table *t;
+
+	rcu_read_lock();
+	for (;;) {
+		t = rcu_dereference(bd->live);
+		if (!t || percpu_ref_tryget_live_rcu(&t->ref))
+			break;
+		/*
+		 * A resume killed this table after publishing its successor:
+		 * the next look sees the successor.
+		 */
+		cpu_relax();
+	}
+	rcu_read_unlock();
+	return t;
+}
+
+static void bstack_submit_bio(struct bio *bio)
+{
+	struct bstack_device *bd = bio->bi_bdev->bd_disk->private_data;
+	struct bstack_table *t = bstack_get_live_table(bd);
+
+	if (unlikely(!t)) {
+		bio_io_error(bio);
+		return;
+	}
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH))
+		bstack_flush(bd, t, bio);
+	else
+		bstack_map_bio(bd, t, bio);
+}
+
+static int bstack_open(struct gendisk *disk, blk_mode_t mode)
+{
+	struct bstack_device *bd = disk->private_data;
+
+	/* disk->open_mutex is held: this cannot race with the check in remove. */
+	if (bd->removing)
+		return -ENXIO;
+	return 0;
+}
+
+static const struct block_device_operations bstack_fops = {
+	.owner		= THIS_MODULE,
+	.submit_bio	= bstack_submit_bio,
+	.open		= bstack_open,
+};
+
+static ssize_t name_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct bstack_device *bd = dev_to_disk(dev)->private_data;
+	ssize_t r;
+
+	mutex_lock(&bstack_ctl_lock);
+	r = sysfs_emit(buf, "%s\n", bd->name);
+	mutex_unlock(&bstack_ctl_lock);
+	return r;
+}
+static DEVICE_ATTR_RO(name);
+
+static ssize_t uuid_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct bstack_device *bd = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%s\n", bd->uuid);
+}
+static DEVICE_ATTR_RO(uuid);
+
+static ssize_t suspended_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	/* Suspend is not implemented yet: a device is never suspended. */
+	return sysfs_emit(buf, "0\n");
+}
+static DEVICE_ATTR_RO(suspended);
+
+static struct attribute *bstack_attrs[] = {
+	&dev_attr_name.attr,
+	&dev_attr_uuid.attr,
+	&dev_attr_suspended.attr,
+	NULL,
+};
+
+static const struct attribute_group bstack_attr_group = {
+	.name	= "bstack",
+	.attrs	= bstack_attrs,
+};
+
+static const struct attribute_group *bstack_attr_groups[] = {
+	&bstack_attr_group,
+	NULL,
+};
+
+struct bstack_device *bstack_device_find(const char *name)
+{
+	struct bstack_device *bd;
+
+	lockdep_assert_held(&bstack_ctl_lock);
+	list_for_each_entry(bd, &bstack_devices, list)
+		if (!strcmp(bd->name, name))
+			return bd;
+	return NULL;
+}
+
+struct list_head *bstack_device_list(void)
+{
+	lockdep_assert_held(&bstack_ctl_lock);
+	return &bstack_devices;
+}
+
+struct bstack_table *bstack_device_table(struct bstack_device *bd,
+					 bool inactive)
+{
+	lockdep_assert_held(&bstack_ctl_lock);
+	if (inactive)
+		return bd->inactive;
+	return rcu_dereference_protected(bd->live,
+					 lockdep_is_held(&bstack_ctl_lock));
+}
+
+/**
+ * bstack_device_create - make /dev/bstackN, with no table yet
+ * @name:	the device's name, validated by the caller
+ * @uuid:	its uuid, may be empty
+ * @readonly:	refuse writes
+ * @bdp:	the new device
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ *
+ * The device has size 0 until a table is loaded and resumed. The caller
+ * holds bstack_ctl_lock and has validated @name and @uuid.
+ */
+int bstack_device_create(const char *name, const char *uuid, bool readonly,
+			 struct bstack_device **bdp, char *err)
+{
+	struct queue_limits lim = { };
+	struct bstack_device *bd;
+	struct gendisk *disk;
+	int r;
+
+	lockdep_assert_held(&bstack_ctl_lock);
+	if (bstack_device_find(name)) {
+		snprintf(err, BSTACK_ERROR_LEN, "name '%s' already exists", name);
+		return -EEXIST;
+	}
+
+	bd = kzalloc(sizeof(*bd), GFP_KERNEL);
+	if (!bd)
+		return -ENOMEM;
+	strscpy(bd->name, name, sizeof(bd->name));
+	strscpy(bd->uuid, uuid, sizeof(bd->uuid));
+	bd->readonly = readonly;
+	spin_lock_init(&bd->requeue_lock);
+	bio_list_init(&bd->requeue);
+	INIT_WORK(&bd->requeue_work, bstack_requeue_work);
+
+	r = ida_alloc_max(&bstack_minors, MINORMASK, GFP_KERNEL);
+	if (r < 0)
+		goto out_free_bd;
+	bd->index = r;
+
+	r = bstack_bioset_init(&bd->bs);
+	if (r)
+		goto out_free_minor;
+
+	disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
+	if (IS_ERR(disk)) {
+		r = PTR_ERR(disk);
+		goto out_free_bioset;
+	}
+	disk->major = bstack_major;
+	disk->first_minor = bd->index;
+	disk->minors = 1;
+	disk->flags |= GENHD_FL_NO_PART;
+	disk->fops = &bstack_fops;
+	disk->private_data = bd;
+	snprintf(disk->disk_name, DISK_NAME_LEN, "bstack%d", bd->index);
+	set_disk_ro(disk, readonly);
+	bd->disk = disk;
+
+	r = device_add_disk(NULL, disk, bstack_attr_groups);
+	if (r)
+		goto out_put_disk;
+
+	list_add_tail(&bd->list, &bstack_devices);
+	*bdp = bd;
+	return 0;
+
+out_put_disk:
+	put_disk(disk);
+out_free_bioset:
+	bioset_exit(&bd->bs);
+out_free_minor:
+	ida_free(&bstack_minors, bd->index);
+out_free_bd:
+	kfree(bd);
+	snprintf(err, BSTACK_ERROR_LEN, "cannot create device '%s': error %d",
+		 name, r);
+	return r;
+}
+
+void bstack_device_set_inactive(struct bstack_device *bd,
+				struct bstack_table *t)
+{
+	lockdep_assert_held(&bstack_ctl_lock);
+	if (bd->inactive)
+		bstack_table_destroy(bd->inactive);
+	bd->inactive = t;
+}
+
+/*
+ * Take @t out of service: wait until the last bio mapped with it is in,
+ * then close its devices. Its slot no longer points at it.
+ */
+static void bstack_table_retire(struct bstack_table *t)
+{
+	percpu_ref_kill(&t->ref);
+	wait_for_completion(&t->released);
+	bstack_table_destroy(t);
+}
+
+static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
+				   void *data)
+{
+	queue_limits_stack_bdev(data, bdev, start, "bstack");
+}
+
+void bstack_table_stack_limits(struct bstack_table *t,
+			       struct queue_limits *lim)
+{
+	unsigned int i;
+
+	blk_set_stacking_limits(lim);
+	for (i = 0; i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		if (ti->type->iterate_devices)
+			ti->type->iterate_devices(ti, bstack_stack_limits_fn,
+						  lim);
+	}
+	/* Discard and write-zeroes are not mapped yet: do not offer them. */
+	lim->max_hw_discard_sectors = 0;
+	lim->max_write_zeroes_sectors = 0;
+	lim->max_secure_erase_sectors = 0;
+	lim->discard_granularity = 0;
+	lim->features &= ~BLK_FEAT_ZONED;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
+
+/**
+ * bstack_device_resume - make the inactive table live
+ * @bd:		the device
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ *
+ * The queue limits of the new table are applied first; if the lower
+ * devices cannot be stacked, nothing changes. The old table is retired
+ * once the bios in flight on it are in.
+ */
+int bstack_device_resume(struct bstack_device *bd, char *err)
+{
+	struct bstack_table *new = bd->inactive, *old;
+	struct queue_limits lim;
+	int r;
+
+	lockdep_assert_held(&bstack_ctl_lock);
+	if (!new)
+		return 0;
+
+	bstack_table_stack_limits(new, &lim);
+	r = queue_limits_set(bd->disk->queue, &lim);
+	if (r) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "the lower devices' queue limits cannot be combined (error %d)",
+			 r);
+		return r;
+	}
+
+	bd->inactive = NULL;
+	old = rcu_replace_pointer(bd->live, new,
+				  lockdep_is_held(&bstack_ctl_lock));
+	set_capacity_and_notify(bd->disk, new->size);
+	atomic_inc(&bd->event_nr);
+	kobject_uevent(&disk_to_dev(bd->disk)->kobj, KOBJ_CHANGE);
+	if (old)
+		bstack_table_retire(old);
+	return 0;
+}
+
+/**
+ * bstack_device_remove - tear down a device nobody has open
+ * @bd:		the device
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ *
+ * Refused with -EBUSY while the device is open. The caller holds
+ * bstack_ctl_lock; @bd is freed on success.
+ */
+int bstack_device_remove(struct bstack_device *bd, char *err)
+{
+	struct gendisk *disk = bd->disk;
+	struct bstack_table *live;
+	unsigned int openers;
+
+	lockdep_assert_held(&bstack_ctl_lock);
+	mutex_lock(&disk->open_mutex);
+	openers = disk_openers(disk);
+	if (!openers)
+		bd->removing = true;
+	mutex_unlock(&disk->open_mutex);
+	if (openers) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "%s (%s) is open by %u user%s", bd->name,
+			 disk->disk_name, openers, openers == 1 ? "" : "s");
+		return -EBUSY;
+	}
+
+	list_del(&bd->list);
+	live = rcu_replace_pointer(bd->live, NULL,
+				   lockdep_is_held(&bstack_ctl_lock));
+	if (live)
+		bstack_table_retire(live);
+	bstack_device_set_inactive(bd, NULL);
+	/* A flush with data may have handed its data to the worker. */
+	flush_work(&bd->requeue_work);
+
+	del_gendisk(disk);
+	put_disk(disk);
+	bioset_exit(&bd->bs);
+	ida_free(&bstack_minors, bd->index);
+	kfree(bd);
+	return 0;
+}
+
+void bstack_device_remove_all(void)
+{
+	struct bstack_device *bd, *next;
+	char err[BSTACK_ERROR_LEN];
+
+	mutex_lock(&bstack_ctl_lock);
+	list_for_each_entry_safe(bd, next, &bstack_devices, list)
+		if (bstack_device_remove(bd, err))
+			pr_err("bstack: cannot remove %s: %s\n", bd->name, err);
+	mutex_unlock(&bstack_ctl_lock);
+}
+
+static int __init bstack_init(void)
+{
+	int r;
+
+	bstack_wq = alloc_workqueue("bstack", WQ_MEM_RECLAIM, 0);
+	if (!bstack_wq)
+		return -ENOMEM;
+
+	r = register_blkdev(0, "bstack");
+	if (r < 0)
+		goto out_destroy_wq;
+	bstack_major = r;
+
+	r = bstack_linear_init();
+	if (r)
+		goto out_unregister_blkdev;
+
+	r = bstack_ctl_init();
+	if (r)
+		goto out_linear_exit;
+
+	pr_info("bstack: version %u.%u.%u loaded, major %d\n",
+		BSTACK_VERSION_MAJOR, BSTACK_VERSION_MINOR,
+		BSTACK_VERSION_PATCH, bstack_major);
+	return 0;
+
+out_linear_exit:
+	bstack_linear_exit();
+out_unregister_blkdev:
+	unregister_blkdev(bstack_major, "bstack");
+out_destroy_wq:
+	destroy_workqueue(bstack_wq);
+	return r;
+}
+
+static void __exit bstack_exit(void)
+{
+	/* No new device can be made once the control node is gone. */
+	bstack_ctl_exit();
+	bstack_device_remove_all();
+	bstack_linear_exit();
+	unregister_blkdev(bstack_major, "bstack");
+	destroy_workqueue(bstack_wq);
+	ida_destroy(&bstack_minors);
+}
+
+module_init(bstack_init);
+module_exit(bstack_exit);
+
+MODULE_DESCRIPTION("bstack: a bio-based stacking block driver");
+MODULE_AUTHOR("The bstack developers");
+MODULE_LICENSE("GPL");

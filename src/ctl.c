@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/bstack-control: the ioctl interface of include/uapi/linux/bstack.h.
+ *
+ * Each call copies the header once and validates it, then copies the
+ * payload once. A reply is built in kernel memory and copied out only if
+ * it fits; if not, the caller learns the size it needs. When a call fails,
+ * the header goes back with a one-line reason in @error.
+ */
+#include <linux/capability.h>
+#include <linux/ctype.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <kunit/visibility.h>
+
+#include "bstack.h"
+
+/* A reply under construction. */
+struct bstack_reply {
+	void *data;
+	size_t len;
+	size_t size;
+};
+
+/* Room for @len more bytes, zeroed; NULL when the reply would be too big. */
+static void *bstack_reply_reserve(struct bstack_reply *rep, size_t len)
+{
+	void *p;
+
+	if (len > BSTACK_MAX_DATA_SIZE - rep->len)
+		return NULL;
+	if (rep->len + len > rep->size) {
+		size_t size = max(rep->size * 2, rep->len + len);
+		void *data = kvrealloc(rep->data, size, GFP_KERNEL);
+
+		if (!data)
+			return NULL;
+		rep->data = data;
+		rep->size = size;
+	}
+	p = rep->data + rep->len;
+	memset(p, 0, len);
+	rep->len += len;
+	return p;
+}
+
+typedef int (*bstack_ctl_fn)(struct bstack_ioctl *hdr, const void *in,
+			     struct bstack_reply *rep);
+
+static int bstack_check_string(const char *s, size_t size, const char *what,
+			       bool empty_ok, char *err)
+{
+	size_t i, len = strnlen(s, size);
+
+	if (len == size) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "the %s is not NUL-terminated within %zu bytes", what,
+			 size);
+		return -EINVAL;
+	}
+	if (!len && !empty_ok) {
+		snprintf(err, BSTACK_ERROR_LEN, "the %s is empty", what);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if (!isgraph(s[i])) {
+			snprintf(err, BSTACK_ERROR_LEN,
+				 "the %s contains a blank or control character at byte %zu",
+				 what, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int bstack_check_name(const char *name, char *err)
+{
+	int r = bstack_check_string(name, BSTACK_NAME_LEN, "name", false, err);
+
+	if (r)
+		return r;
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "name '%s' is not allowed: no '/', '.' or '..'", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct bstack_device *bstack_ctl_find(struct bstack_ioctl *hdr)
+{
+	struct bstack_device *bd;
+
+	if (bstack_check_name(hdr->name, hdr->error))
+		return ERR_PTR(-EINVAL);
+	bd = bstack_device_find(hdr->name);
+	if (!bd) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN, "no device named '%s'",
+			 hdr->name);
+		return ERR_PTR(-ENXIO);
+	}
+	return bd;
+}
+
+static u32 bstack_ctl_state_flags(struct bstack_device *bd)
+{
+	u32 flags = 0;
+
+	if (bstack_device_table(bd, false))
+		flags |= BSTACK_F_LIVE_TABLE;
+	if (bd->inactive)
+		flags |= BSTACK_F_INACTIVE_TABLE;
+	return flags;
+}
+
+/* Fill the header's description of @bd, as every reply about a device has. */
+static void bstack_ctl_describe(struct bstack_ioctl *hdr,
+				struct bstack_device *bd)
+{
+	hdr->dev = new_encode_dev(disk_devt(bd->disk));
+	hdr->event_nr = atomic_read(&bd->event_nr);
+	hdr->open_count = disk_openers(bd->disk);
+	hdr->flags |= bstack_ctl_state_flags(bd);
+	strscpy(hdr->uuid, bd->uuid, sizeof(hdr->uuid));
+}
+
+static int bstack_ctl_version(struct bstack_ioctl *hdr, const void *in,
+			      struct bstack_reply *rep)
+{
+	return 0;
+}
+
+static struct bstack_table *bstack_ctl_table(struct bstack_ioctl *hdr,
+					     struct bstack_device *bd,
+					     const void *in)
+{
+	blk_mode_t mode = BLK_OPEN_READ;
+
+	if (!bd->readonly)
+		mode |= BLK_OPEN_WRITE;
+	return bstack_table_from_specs(bd, in, hdr->data_len, hdr->count, mode,
+				       hdr->error);
+}
+
+static int bstack_ctl_create(struct bstack_ioctl *hdr, const void *in,
+			     struct bstack_reply *rep)
+{
+	struct bstack_device *bd;
+	struct bstack_table *t;
+	char err[BSTACK_ERROR_LEN];
+	int r;
+
+	r = bstack_check_name(hdr->name, hdr->error);
+	if (r)
+		return r;
+	r = bstack_check_string(hdr->uuid, BSTACK_UUID_LEN, "uuid", true,
+				hdr->error);
+	if (r)
+		return r;
+	r = bstack_device_create(hdr->name, hdr->uuid,
+				 hdr->flags & BSTACK_F_READONLY, &bd,
+				 hdr->error);
+	if (r)
+		return r;
+
+	if (hdr->count) {
+		t = bstack_ctl_table(hdr, bd, in);
+		if (IS_ERR(t)) {
+			r = PTR_ERR(t);
+			goto out_remove;
+		}
+		bstack_device_set_inactive(bd, t);
+		r = bstack_device_resume(bd, hdr->error);
+		if (r)
+			goto out_remove;
+	}
+	bstack_ctl_describe(hdr, bd);
+	return 0;
+
+out_remove:
+	/* Nobody can have opened it: the name was never handed out. */
+	if (bstack_device_remove(bd, err))
+		pr_err("bstack: cannot undo the creation of %s: %s\n",
+		       hdr->name, err);
+	return r;
+}
+
+static int bstack_ctl_remove(struct bstack_ioctl *hdr, const void *in,
+			     struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	return bstack_device_remove(bd, hdr->error);
+}
+
+static int bstack_ctl_list(struct bstack_ioctl *hdr, const void *in,
+			   struct bstack_reply *rep)
+{
+	struct bstack_list_entry *e;
+	struct bstack_device *bd;
+
+	hdr->count = 0;
+	list_for_each_entry(bd, bstack_device_list(), list) {
+		e = bstack_reply_reserve(rep, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->dev = new_encode_dev(disk_devt(bd->disk));
+		e->flags = bstack_ctl_state_flags(bd);
+		e->open_count = disk_openers(bd->disk);
+		strscpy(e->name, bd->name, sizeof(e->name));
+		strscpy(e->uuid, bd->uuid, sizeof(e->uuid));
+		hdr->count++;
+	}
+	return 0;
+}
+
+static int bstack_ctl_load(struct bstack_ioctl *hdr, const void *in,
+			   struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+	struct bstack_table *t;
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	t = bstack_ctl_table(hdr, bd, in);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	bstack_device_set_inactive(bd, t);
+	bstack_ctl_describe(hdr, bd);
+	return 0;
+}
+
+static int bstack_ctl_resume(struct bstack_ioctl *hdr, const void *in,
+			     struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+	int r;
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	r = bstack_device_resume(bd, hdr->error);
+	if (!r)
+		bstack_ctl_describe(hdr, bd);
+	return r;
+}
+
+/* Reply with one spec per target, followed by its table line or status. */
+static int bstack_ctl_specs(struct bstack_ioctl *hdr, struct bstack_table *t,
+			    bool status, struct bstack_reply *rep)
+{
+	char *text;
+	unsigned int i;
+	int r = 0;
+
+	text = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+	hdr->count = 0;
+	for (i = 0; t && i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+		struct bstack_target_spec *spec;
+		size_t len, next;
+
+		text[0] = '\0';
+		if (status && ti->type->status)
+			ti->type->status(ti, text, PAGE_SIZE);
+		else if (!status && ti->type->table_line)
+			ti->type->table_line(ti, text, PAGE_SIZE);
+		len = strlen(text) + 1;
+		next = ALIGN(sizeof(*spec) + len, 8);
+		spec = bstack_reply_reserve(rep, next);
+		if (!spec) {
+			r = -ENOMEM;
+			break;
+		}
+		spec->start = ti->begin;
+		spec->length = ti->len;
+		spec->line = ti->line;
+		spec->next = next;
+		strscpy(spec->type, ti->type->name, sizeof(spec->type));
+		memcpy(spec + 1, text, len);
+		hdr->count++;
+	}
+	kfree(text);
+	return r;
+}
+
+static int bstack_ctl_table_status(struct bstack_ioctl *hdr, bool status,
+				   struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+	bool inactive = hdr->flags & BSTACK_F_INACTIVE;
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	if (status && inactive) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "an inactive table has no status");
+		return -EINVAL;
+	}
+	bstack_ctl_describe(hdr, bd);
+	return bstack_ctl_specs(hdr, bstack_device_table(bd, inactive), status,
+				rep);
+}
+
+static int bstack_ctl_get_table(struct bstack_ioctl *hdr, const void *in,
+				struct bstack_reply *rep)
+{
+	return bstack_ctl_table_status(hdr, false, rep);
+}
+
+static int bstack_ctl_status(struct bstack_ioctl *hdr, const void *in,
+			     struct bstack_reply *rep)
+{
+	return bstack_ctl_table_status(hdr, true, rep);
+}
+
+/**
+ * struct bstack_ctl_cmd - one ioctl
+ * @cmd:	its number, BSTACK_*
+ * @fn:		what it does, under bstack_ctl_lock
+ * @admin:	changes state: needs CAP_SYS_ADMIN.
+ * @payload:	takes a table payload.
+ * @flags:	the input flags it accepts.
+ */
+struct bstack_ctl_cmd {
+	unsigned int cmd;
+	bstack_ctl_fn fn;
+	bool admin;
+	bool payload;
+	u32 flags;
+};
+
+static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
+	{ BSTACK_VERSION, bstack_ctl_version,	false, false, 0 },
+	{ BSTACK_CREATE,  bstack_ctl_create,	true,  true,  BSTACK_F_READONLY },
+	{ BSTACK_REMOVE,  bstack_ctl_remove,	true,  false, 0 },
+	{ BSTACK_LIST,	  bstack_ctl_list,	false, false, 0 },
+	{ BSTACK_LOAD,	  bstack_ctl_load,	true,  true,  0 },
+	{ BSTACK_RESUME,  bstack_ctl_resume,	true,  false, 0 },
+	{ BSTACK_TABLE,	  bstack_ctl_get_table,	false, false, BSTACK_F_INACTIVE },
+	{ BSTACK_STATUS,  bstack_ctl_status,	false, false, 0 },
+};
+
+/**
+ * bstack_ctl_check_header - validate a header copied from user space
+ * @hdr:	the header, in kernel memory
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ *
+ * Checks the version, the sizes and the offsets, without trusting any of
+ * them; writes the reason for a refusal into @err.
+ */
+int bstack_ctl_check_header(const struct bstack_ioctl *hdr, char *err)
+{
+	if (hdr->version[0] != BSTACK_VERSION_MAJOR) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "ABI version %u.%u.%u is not supported: the module speaks %u.%u.%u",
+			 hdr->version[0], hdr->version[1], hdr->version[2],
+			 BSTACK_VERSION_MAJOR, BSTACK_VERSION_MINOR,
+			 BSTACK_VERSION_PATCH);
+		return -EINVAL;
+	}
+	if (hdr->data_size < sizeof(*hdr) ||
+	    hdr->data_size > BSTACK_MAX_DATA_SIZE) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "data_size %u is outside %zu..%u", hdr->data_size,
+			 sizeof(*hdr), BSTACK_MAX_DATA_SIZE);
+		return -EINVAL;
+	}
+	if (hdr->data_start < sizeof(*hdr) || hdr->data_start % 8 ||
+	    hdr->data_start > hdr->data_size) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "data_start %u is not an 8-byte aligned offset in %zu..%u",
+			 hdr->data_start, sizeof(*hdr), hdr->data_size);
+		return -EINVAL;
+	}
+	if (hdr->data_len > hdr->data_size - hdr->data_start) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "data_len %u runs past data_size %u", hdr->data_len,
+			 hdr->data_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_ctl_check_header);
+
+static const struct bstack_ctl_cmd *bstack_ctl_lookup(unsigned int cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bstack_ctl_cmds); i++)
+		if (bstack_ctl_cmds[i].cmd == cmd)
+			return &bstack_ctl_cmds[i];
+	return NULL;
+}
+
+/* Run @c on a header that passed the checks; the payload is copied here. */
+static int bstack_ctl_run(const struct bstack_ctl_cmd *c,
+			  struct bstack_ioctl *hdr, void __user *uarg,
+			  struct bstack_reply *rep)
+{
+	void *in = NULL;
+	int r;
+
+	if (hdr->flags & ~c->flags) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "unknown flags 0x%x for this command",
+			 hdr->flags & ~c->flags);
+		return -EINVAL;
+	}
+	if (c->payload && hdr->count) {
+		in = vmemdup_user(uarg + hdr->data_start, hdr->data_len);
+		if (IS_ERR(in))
+			return PTR_ERR(in);
+	}
+	mutex_lock(&bstack_ctl_lock);
+	r = c->fn(hdr, in, rep);
+	mutex_unlock(&bstack_ctl_lock);
+	kvfree(in);
+	return r;
+}
+
+static int bstack_ctl_reply(struct bstack_ioctl *hdr, void __user *uarg,
+			    struct bstack_reply *rep)
+{
+	size_t room = hdr->data_size - hdr->data_start;
+
+	if (rep->len > room) {
+		hdr->flags |= BSTACK_F_BUFFER_FULL;
+		hdr->data_len = hdr->data_start + rep->len;
+		return 0;
+	}
+	hdr->data_len = rep->len;
+	if (rep->len && copy_to_user(uarg + hdr->data_start, rep->data,
+				     rep->len))
+		return -EFAULT;
+	return 0;
+}
+
+static long bstack_ctl_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	const struct bstack_ctl_cmd *c;
+	struct bstack_reply rep = { };
+	struct bstack_ioctl *hdr;
+	int r;
+
+	c = bstack_ctl_lookup(cmd);
+	if (!c)
+		return -ENOTTY;
+	if (c->admin && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	hdr = memdup_user(uarg, sizeof(*hdr));
+	if (IS_ERR(hdr))
+		return PTR_ERR(hdr);
+	/* Output only: whatever the caller left there is not ours to echo. */
+	hdr->error[0] = '\0';
+
+	r = bstack_ctl_check_header(hdr, hdr->error);
+	if (r) {
+		/* A buffer smaller than a header gets nothing written back. */
+		if (hdr->data_size < sizeof(*hdr))
+			goto out_free;
+	} else {
+		r = bstack_ctl_run(c, hdr, uarg, &rep);
+		if (!r)
+			r = bstack_ctl_reply(hdr, uarg, &rep);
+	}
+
+	hdr->version[0] = BSTACK_VERSION_MAJOR;
+	hdr->version[1] = BSTACK_VERSION_MINOR;
+	hdr->version[2] = BSTACK_VERSION_PATCH;
+	if (r && !hdr->error[0] && r != -ENOMEM)
+		snprintf(hdr->error, BSTACK_ERROR_LEN, "error %d", r);
+	if (copy_to_user(uarg, hdr, sizeof(*hdr)))
+		r = -EFAULT;
+out_free:
+	kvfree(rep.data);
+	kfree(hdr);
+	return r;
+}
+
+static const struct file_operations bstack_ctl_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nonseekable_open,
+	.unlocked_ioctl	= bstack_ctl_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice bstack_misc = {
+	.minor		= MISC_DYNAMIC_MINOR,
+	.name		= BSTACK_CONTROL_NAME,
+	.fops		= &bstack_ctl_fops,
+	.mode		= 0600,
+};
+
+int bstack_ctl_init(void)
+{
+	return misc_register(&bstack_misc);
+}
+
+void bstack_ctl_exit(void)
+{
+	misc_deregister(&bstack_misc);
+}

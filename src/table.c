@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bstack tables: target types, table construction and validation, and the
+ * lower devices a table opens.
+ *
+ * Every refusal leaves one line in t->err that says which line of the
+ * user's table is wrong and why; the control ioctl hands it back.
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <kunit/visibility.h>
+
+#include "bstack.h"
+
+/* bstack_types_lock guards bstack_types; never taken on the I/O path. */
+static DEFINE_MUTEX(bstack_types_lock);
+static LIST_HEAD(bstack_types);
+
+int bstack_register_target(struct bstack_target_type *type)
+{
+	struct bstack_target_type *tt;
+	int r = 0;
+
+	mutex_lock(&bstack_types_lock);
+	list_for_each_entry(tt, &bstack_types, list) {
+		if (!strcmp(tt->name, type->name)) {
+			r = -EEXIST;
+			goto out;
+		}
+	}
+	list_add_tail(&type->list, &bstack_types);
+out:
+	mutex_unlock(&bstack_types_lock);
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_register_target);
+
+void bstack_unregister_target(struct bstack_target_type *type)
+{
+	mutex_lock(&bstack_types_lock);
+	list_del(&type->list);
+	mutex_unlock(&bstack_types_lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_unregister_target);
+
+/* Find a type by name and pin its module; put it with module_put(). */
+static const struct bstack_target_type *bstack_get_target_type(const char *name)
+{
+	struct bstack_target_type *tt;
+
+	mutex_lock(&bstack_types_lock);
+	list_for_each_entry(tt, &bstack_types, list) {
+		if (!strcmp(tt->name, name) && try_module_get(tt->module)) {
+			mutex_unlock(&bstack_types_lock);
+			return tt;
+		}
+	}
+	mutex_unlock(&bstack_types_lock);
+	return NULL;
+}
+
+/**
+ * bstack_table_error - say why the table is refused
+ * @t:		the table being built
+ * @line:	the user's line, or 0 when the message concerns no line
+ * @fmt:	printf format of the message, then its arguments
+ *
+ * Keeps the first message only: it names the cause, later ones the
+ * consequences. Returns -EINVAL, so that callers can return it.
+ */
+int bstack_table_error(struct bstack_table *t, unsigned int line,
+		       const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	if (t->err[0])
+		return -EINVAL;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (line)
+		snprintf(t->err, BSTACK_ERROR_LEN, "line %u: %pV", line, &vaf);
+	else
+		snprintf(t->err, BSTACK_ERROR_LEN, "%pV", &vaf);
+	va_end(args);
+	return -EINVAL;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_error);
+
+/**
+ * bstack_ti_error - a target constructor says why it refuses its line
+ * @ti:		the target being constructed
+ * @fmt:	printf format of the message, then its arguments
+ *
+ * The message is prefixed with the line and the target's name:
+ * "line 2: linear: ...". Returns -EINVAL.
+ */
+int bstack_ti_error(struct bstack_target *ti, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	bstack_table_error(ti->table, ti->line, "%s: %pV", ti->type->name,
+			   &vaf);
+	va_end(args);
+	return -EINVAL;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_ti_error);
+
+static void bstack_table_released(struct percpu_ref *ref)
+{
+	struct bstack_table *t = container_of(ref, struct bstack_table, ref);
+
+	complete(&t->released);
+}
+
+/**
+ * bstack_table_alloc - start a table of at most @max_targets lines
+ * @bd:		the device the table is for
+ * @max_targets: how many lines the table may have
+ * @mode:	how the lower devices are opened
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ */
+struct bstack_table *bstack_table_alloc(struct bstack_device *bd,
+					unsigned int max_targets,
+					blk_mode_t mode, char *err)
+{
+	struct bstack_table *t;
+
+	if (!max_targets || max_targets > BSTACK_MAX_TARGETS) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "a table has 1 to %u targets, not %u",
+			 BSTACK_MAX_TARGETS, max_targets);
+		return ERR_PTR(-EINVAL);
+	}
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return ERR_PTR(-ENOMEM);
+	t->ends = kvcalloc(max_targets, sizeof(*t->ends), GFP_KERNEL);
+	t->targets = kvcalloc(max_targets, sizeof(*t->targets), GFP_KERNEL);
+	if (!t->ends || !t->targets)
+		goto out_free;
+	if (percpu_ref_init(&t->ref, bstack_table_released, 0, GFP_KERNEL))
+		goto out_free;
+	t->bd = bd;
+	t->mode = mode;
+	t->max_targets = max_targets;
+	t->err = err;
+	INIT_LIST_HEAD(&t->lowers);
+	init_completion(&t->released);
+	return t;
+
+out_free:
+	kvfree(t->targets);
+	kvfree(t->ends);
+	kfree(t);
+	return ERR_PTR(-ENOMEM);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_alloc);
+
+/**
+ * bstack_table_add_target - append one line to @t
+ * @t:		the table being built
+ * @type:	the target type's name
+ * @start:	the first sector the line maps, in the bstack device
+ * @len:	how many sectors it maps
+ * @params:	the target's arguments, separated by blanks
+ * @line:	the user's line number, for messages
+ *
+ * Lines must follow each other with no gap and no overlap, from sector 0.
+ */
+int bstack_table_add_target(struct bstack_table *t, const char *type,
+			    sector_t start, sector_t len, const char *params,
+			    unsigned int line)
+{
+	struct bstack_target *ti;
+	char **argv;
+	int argc, r;
+
+	if (t->num_targets == t->max_targets)
+		return bstack_table_error(t, line, "more than %u targets",
+					  t->max_targets);
+	if (!len)
+		return bstack_table_error(t, line, "length is 0");
+	if (start + len < start)
+		return bstack_table_error(t, line,
+					  "start %llu + length %llu overflows",
+					  (u64)start, (u64)len);
+	if (start + len - 1 > (sector_t)LLONG_MAX >> SECTOR_SHIFT)
+		return bstack_table_error(t, line,
+					  "the target ends past the largest device size");
+	if (start != t->size) {
+		if (!t->num_targets)
+			return bstack_table_error(t, line,
+						  "the first target must start at sector 0, not %llu",
+						  (u64)start);
+		if (start > t->size)
+			return bstack_table_error(t, line,
+						  "gap: the previous target ends at sector %llu, this one starts at %llu",
+						  (u64)t->size, (u64)start);
+		return bstack_table_error(t, line,
+					  "overlap: the previous target ends at sector %llu, this one starts at %llu",
+					  (u64)t->size, (u64)start);
+	}
+
+	ti = &t->targets[t->num_targets];
+	ti->table = t;
+	ti->begin = start;
+	ti->len = len;
+	ti->line = line;
+	ti->type = bstack_get_target_type(type);
+	if (!ti->type)
+		return bstack_table_error(t, line, "unknown target type '%s'",
+					  type);
+
+	argv = argv_split(GFP_KERNEL, params, &argc);
+	if (!argv) {
+		r = -ENOMEM;
+		goto out_put_type;
+	}
+	if (argc > BSTACK_MAX_ARGS) {
+		r = bstack_ti_error(ti, "more than %u arguments",
+				    BSTACK_MAX_ARGS);
+		goto out_free_argv;
+	}
+	r = ti->type->ctr(ti, argc, argv);
+	if (r) {
+		if (!t->err[0])
+			bstack_ti_error(ti, "refused (error %d)", r);
+		goto out_free_argv;
+	}
+	argv_free(argv);
+
+	t->size = start + len;
+	t->ends[t->num_targets++] = t->size;
+	return 0;
+
+out_free_argv:
+	argv_free(argv);
+out_put_type:
+	module_put(ti->type->module);
+	ti->type = NULL;
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_add_target);
+
+/* All lines are in: check the table as a whole. */
+int bstack_table_complete(struct bstack_table *t)
+{
+	if (!t->num_targets)
+		return bstack_table_error(t, 0, "the table is empty");
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_complete);
+
+/* Undo the constructors and close the lower devices; @t is not live. */
+void bstack_table_destroy(struct bstack_table *t)
+{
+	struct gendisk *disk = t && t->bd ? t->bd->disk : NULL;
+	struct bstack_lower *l, *next;
+	unsigned int i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		if (ti->type->dtr)
+			ti->type->dtr(ti);
+		module_put(ti->type->module);
+	}
+	list_for_each_entry_safe(l, next, &t->lowers, list) {
+		/* After del_gendisk() there is no holder link left to undo. */
+		if (disk && disk->slave_dir)
+			bd_unlink_disk_holder(l->bdev, disk);
+		bdev_fput(l->bdev_file);
+		kfree(l);
+	}
+	percpu_ref_exit(&t->ref);
+	kvfree(t->targets);
+	kvfree(t->ends);
+	kfree(t);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_destroy);
+
+static int bstack_lookup_devt(struct bstack_target *ti, const char *path,
+			      dev_t *dev)
+{
+	unsigned int major, minor;
+	char dummy;
+	int r;
+
+	if (sscanf(path, "%u:%u%c", &major, &minor, &dummy) == 2) {
+		*dev = MKDEV(major, minor);
+		if (MAJOR(*dev) != major || MINOR(*dev) != minor)
+			return bstack_ti_error(ti, "device number %s is out of range",
+					       path);
+		return 0;
+	}
+	r = lookup_bdev(path, dev);
+	if (r == -ENOENT)
+		return bstack_ti_error(ti, "%s: no such file", path);
+	if (r == -ENOTBLK)
+		return bstack_ti_error(ti, "%s is not a block device", path);
+	if (r)
+		return bstack_ti_error(ti, "cannot look up %s (error %d)", path,
+				       r);
+	return 0;
+}
+
+static int bstack_open_lower(struct bstack_target *ti, const char *path,
+			     dev_t dev, struct bstack_lower *l)
+{
+	struct bstack_table *t = ti->table;
+	struct gendisk *disk = t->bd ? t->bd->disk : NULL;
+	int r;
+
+	l->bdev_file = bdev_file_open_by_dev(dev, t->mode, bstack_holder(),
+					     NULL);
+	if (IS_ERR(l->bdev_file)) {
+		r = PTR_ERR(l->bdev_file);
+		if (r == -EBUSY)
+			return bstack_ti_error(ti, "%s is busy: it is mounted or claimed by another driver",
+					       path);
+		if (r == -ENXIO || r == -ENODEV)
+			return bstack_ti_error(ti, "%s: no such device", path);
+		if (r == -EACCES || r == -EROFS)
+			return bstack_ti_error(ti, "%s is read-only", path);
+		return bstack_ti_error(ti, "cannot open %s (error %d)", path, r);
+	}
+	l->bdev = file_bdev(l->bdev_file);
+	l->dev = dev;
+
+	if (bdev_is_zoned(l->bdev)) {
+		r = bstack_ti_error(ti, "%s is zoned, which bstack does not support",
+				    path);
+		goto out_put;
+	}
+	if (disk) {
+		r = bd_link_disk_holder(l->bdev, disk);
+		if (r) {
+			bstack_ti_error(ti, "cannot link %s as a holder of %s (error %d)",
+					disk->disk_name, path, r);
+			goto out_put;
+		}
+	}
+	return 0;
+
+out_put:
+	bdev_fput(l->bdev_file);
+	return r;
+}
+
+/**
+ * bstack_get_device - open a lower device for a target
+ * @ti:		the target being constructed
+ * @path:	a block device path or "major:minor"
+ * @lowerp:	the device, shared with other targets of the same table
+ *
+ * The device is claimed with bstack's holder and linked as a holder of the
+ * bstack disk. The table owns it: bstack_table_destroy() closes it, so a
+ * constructor that fails after this call has nothing to undo.
+ */
+int bstack_get_device(struct bstack_target *ti, const char *path,
+		      struct bstack_lower **lowerp)
+{
+	struct bstack_table *t = ti->table;
+	struct bstack_lower *l;
+	dev_t dev;
+	int r;
+
+	r = bstack_lookup_devt(ti, path, &dev);
+	if (r)
+		return r;
+	if (t->bd && t->bd->disk && dev == disk_devt(t->bd->disk))
+		return bstack_ti_error(ti, "%s is this device itself", path);
+
+	list_for_each_entry(l, &t->lowers, list) {
+		if (l->dev == dev) {
+			*lowerp = l;
+			return 0;
+		}
+	}
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	if (!l)
+		return -ENOMEM;
+	r = bstack_open_lower(ti, path, dev, l);
+	if (r) {
+		kfree(l);
+		return r;
+	}
+	list_add_tail(&l->list, &t->lowers);
+	t->num_lowers++;
+	*lowerp = l;
+	return 0;
+}
+
+/*
+ * Walk one struct bstack_target_spec at @off in a user payload of @len
+ * bytes, checking that it and its NUL-terminated parameters lie inside.
+ */
+static const struct bstack_target_spec *
+bstack_spec_at(struct bstack_table *t, const void *buf, size_t len,
+	       size_t off, unsigned int index, const char **params)
+{
+	const struct bstack_target_spec *spec = buf + off;
+	size_t plen;
+
+	if (len - off < sizeof(*spec)) {
+		bstack_table_error(t, 0, "target %u: the payload ends inside its header",
+				   index + 1);
+		return NULL;
+	}
+	if (spec->next <= sizeof(*spec) || spec->next % 8 ||
+	    spec->next > len - off) {
+		bstack_table_error(t, spec->line, "target %u: bad spec size %u",
+				   index + 1, spec->next);
+		return NULL;
+	}
+	if (!memchr(spec->type, 0, sizeof(spec->type))) {
+		bstack_table_error(t, spec->line,
+				   "the target type is not NUL-terminated");
+		return NULL;
+	}
+	plen = spec->next - sizeof(*spec);
+	*params = (const char *)(spec + 1);
+	if (!memchr(*params, 0, plen)) {
+		bstack_table_error(t, spec->line,
+				   "the target parameters are not NUL-terminated");
+		return NULL;
+	}
+	return spec;
+}
+
+/**
+ * bstack_table_from_specs - build a table from a LOAD or CREATE payload
+ * @bd:		the device the table is for
+ * @buf:	the payload, already copied from user space
+ * @len:	its length in bytes
+ * @count:	how many specs it holds
+ * @mode:	how the lower devices are opened
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ *
+ * Returns the complete table, or an ERR_PTR with the reason in @err.
+ */
+struct bstack_table *bstack_table_from_specs(struct bstack_device *bd,
+					     const void *buf, size_t len,
+					     unsigned int count,
+					     blk_mode_t mode, char *err)
+{
+	struct bstack_table *t;
+	size_t off = 0;
+	unsigned int i;
+	int r;
+
+	t = bstack_table_alloc(bd, count, mode, err);
+	if (IS_ERR(t))
+		return t;
+
+	for (i = 0; i < count; i++) {
+		const struct bstack_target_spec *spec;
+		const char *params;
+
+		spec = bstack_spec_at(t, buf, len, off, i, &params);
+		if (!spec) {
+			r = -EINVAL;
+			goto out_destroy;
+		}
+		r = bstack_table_add_target(t, spec->type, spec->start,
+					    spec->length, params, spec->line);
+		if (r)
+			goto out_destroy;
+		off += spec->next;
+	}
+	if (off != len) {
+		r = bstack_table_error(t, 0, "%zu bytes of junk after the last target",
+				       len - off);
+		goto out_destroy;
+	}
+	r = bstack_table_complete(t);
+	if (r)
+		goto out_destroy;
+	return t;
+
+out_destroy:
+	bstack_table_destroy(t);
+	return ERR_PTR(r);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_from_specs);
