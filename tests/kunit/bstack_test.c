@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for bstack: table construction and validation, target lookup,
+ * split points, the ioctl header checks, and how an original bio ends when
+ * its pieces and clones end in any order.
+ *
+ * Built as bstack_test.ko against a kernel with CONFIG_KUNIT; the suites run
+ * when it is loaded, after bstack.ko.
+ */
+#include <kunit/test.h>
+#include <linux/bio.h>
+#include <linux/module.h>
+#include <linux/prandom.h>
+#include <linux/slab.h>
+
+#include "../../src/bstack.h"
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+
+/* A target that needs no device: "fail" as its first argument refuses. */
+static int null_ctr(struct bstack_target *ti, unsigned int argc, char **argv)
+{
+	if (argc && !strcmp(argv[0], "fail"))
+		return bstack_ti_error(ti, "asked to fail with %u arguments",
+				       argc);
+	return 0;
+}
+
+static enum bstack_map_result null_map(struct bstack_target *ti,
+				       struct bio *clone)
+{
+	return BSTACK_MAP_REMAPPED;
+}
+
+static struct bstack_target_type null_target = {
+	.name	= "kunit-null",
+	.module	= THIS_MODULE,
+	.ctr	= null_ctr,
+	.map	= null_map,
+};
+
+struct table_ctx {
+	struct bstack_table *t;
+	char err[BSTACK_ERROR_LEN];
+};
+
+static int table_init(struct kunit *test)
+{
+	struct table_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	test->priv = ctx;
+	return 0;
+}
+
+static void table_exit(struct kunit *test)
+{
+	struct table_ctx *ctx = test->priv;
+
+	if (!IS_ERR_OR_NULL(ctx->t))
+		bstack_table_destroy(ctx->t);
+}
+
+static struct bstack_table *new_table(struct kunit *test, unsigned int max)
+{
+	struct table_ctx *ctx = test->priv;
+
+	ctx->t = bstack_table_alloc(NULL, max, BLK_OPEN_READ, ctx->err);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->t));
+	return ctx->t;
+}
+
+static int add(struct bstack_table *t, sector_t start, sector_t len,
+	       const char *type, const char *params)
+{
+	unsigned int line = t->num_targets + 1;
+
+	return bstack_table_add_target(t, type, start, len, params, line);
+}
+
+static void table_single_target(struct kunit *test)
+{
+	struct bstack_table *t = new_table(test, 1);
+
+	KUNIT_EXPECT_EQ(test, add(t, 0, 100, "kunit-null", ""), 0);
+	KUNIT_EXPECT_EQ(test, bstack_table_complete(t), 0);
+	KUNIT_EXPECT_EQ(test, t->size, 100);
+	KUNIT_EXPECT_PTR_EQ(test, bstack_table_find_target(t, 0), &t->targets[0]);
+	KUNIT_EXPECT_PTR_EQ(test, bstack_table_find_target(t, 99), &t->targets[0]);
+	KUNIT_EXPECT_NULL(test, bstack_table_find_target(t, 100));
+}
+
+/* A table line that must be refused, and the message it must get. */
+struct bad_table_case {
+	const char *desc;
+	sector_t start[3];
+	sector_t len[3];
+	const char *type[3];
+	const char *params[3];
+	unsigned int lines;
+	unsigned int max;
+	const char *err;
+};
+
+static const struct bad_table_case bad_tables[] = {
+	{ "gap", { 0, 200 }, { 100, 50 }, { "kunit-null", "kunit-null" },
+	  { "", "" }, 2, 2,
+	  "line 2: gap: the previous target ends at sector 100, this one starts at 200" },
+	{ "overlap", { 0, 50 }, { 100, 10 }, { "kunit-null", "kunit-null" },
+	  { "", "" }, 2, 2,
+	  "line 2: overlap: the previous target ends at sector 100, this one starts at 50" },
+	{ "not from 0", { 5 }, { 10 }, { "kunit-null" }, { "" }, 1, 1,
+	  "line 1: the first target must start at sector 0, not 5" },
+	{ "zero length", { 0 }, { 0 }, { "kunit-null" }, { "" }, 1, 1,
+	  "line 1: length is 0" },
+	{ "overflow", { 0, 100 }, { 100, U64_MAX - 50 },
+	  { "kunit-null", "kunit-null" }, { "", "" }, 2, 2,
+	  "line 2: start 100 + length 18446744073709551565 overflows" },
+	{ "too large", { 0 }, { U64_MAX / 2 }, { "kunit-null" }, { "" }, 1, 1,
+	  "line 1: the target ends past the largest device size" },
+	{ "unknown type", { 0 }, { 8 }, { "nope" }, { "" }, 1, 1,
+	  "line 1: unknown target type 'nope'" },
+	{ "too many", { 0, 8, 16 }, { 8, 8, 8 },
+	  { "kunit-null", "kunit-null", "kunit-null" }, { "", "", "" }, 3, 2,
+	  "line 3: more than 2 targets" },
+	{ "ctr refuses", { 0 }, { 8 }, { "kunit-null" }, { "fail a b" }, 1, 1,
+	  "line 1: kunit-null: asked to fail with 3 arguments" },
+	{ "linear argc", { 0 }, { 8 }, { "linear" }, { "/dev/x" }, 1, 1,
+	  "line 1: linear: expected '<dev> <offset>', got 1 argument" },
+	{ "linear offset", { 0 }, { 8 }, { "linear" }, { "/dev/x 12x" }, 1, 1,
+	  "line 1: linear: offset '12x' is not a number of sectors" },
+	{ "linear offset overflow", { 0 }, { 8 }, { "linear" },
+	  { "/dev/x 18446744073709551615" }, 1, 1,
+	  "line 1: linear: offset 18446744073709551615 + length 8 overflows" },
+	{ "linear missing device", { 0 }, { 8 }, { "linear" },
+	  { "/dev/bstack-kunit-missing 0" }, 1, 1,
+	  "line 1: linear: /dev/bstack-kunit-missing: no such file" },
+	{ "linear not a block device", { 0 }, { 8 }, { "linear" },
+	  { "/dev/null 0" }, 1, 1,
+	  "line 1: linear: /dev/null is not a block device" },
+	{ "linear major out of range", { 0 }, { 8 }, { "linear" },
+	  { "99999:0 0" }, 1, 1,
+	  "line 1: linear: device number 99999:0 is out of range" },
+	{ "linear no such device", { 0 }, { 8 }, { "linear" },
+	  { "4095:1048575 0" }, 1, 1,
+	  "line 1: linear: 4095:1048575: no such device" },
+};
+
+static void bad_table_desc(const struct bad_table_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bad_table, bad_tables, bad_table_desc);
+
+static void table_refused(struct kunit *test)
+{
+	const struct bad_table_case *c = test->param_value;
+	struct table_ctx *ctx = test->priv;
+	struct bstack_table *t = new_table(test, c->max);
+	unsigned int i;
+	int r = 0;
+
+	for (i = 0; i < c->lines && !r; i++)
+		r = add(t, c->start[i], c->len[i], c->type[i], c->params[i]);
+	KUNIT_EXPECT_EQ(test, r, -EINVAL);
+	KUNIT_EXPECT_STREQ(test, ctx->err, c->err);
+	/* The refused line is not in the table. */
+	KUNIT_EXPECT_EQ(test, t->num_targets, c->lines - 1);
+}
+
+static void table_empty(struct kunit *test)
+{
+	struct table_ctx *ctx = test->priv;
+	struct bstack_table *t = new_table(test, 1);
+
+	KUNIT_EXPECT_EQ(test, bstack_table_complete(t), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, ctx->err, "the table is empty");
+}
+
+static void table_alloc_limits(struct kunit *test)
+{
+	char err[BSTACK_ERROR_LEN] = "";
+	struct bstack_table *t;
+
+	t = bstack_table_alloc(NULL, 0, BLK_OPEN_READ, err);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(t), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, err, "a table has 1 to 1048576 targets, not 0");
+	t = bstack_table_alloc(NULL, BSTACK_MAX_TARGETS + 1, BLK_OPEN_READ,
+			       err);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(t), -EINVAL);
+}
+
+/* The first error wins: later lines do not overwrite the message. */
+static void table_first_message_kept(struct kunit *test)
+{
+	struct table_ctx *ctx = test->priv;
+	struct bstack_table *t = new_table(test, 3);
+
+	KUNIT_EXPECT_EQ(test, add(t, 0, 8, "nope", ""), -EINVAL);
+	KUNIT_EXPECT_EQ(test, add(t, 5, 8, "kunit-null", ""), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, ctx->err, "line 1: unknown target type 'nope'");
+}
+
+/* Lookup over many odd-sized targets agrees with a linear scan. */
+static void table_lookup_many(struct kunit *test)
+{
+	struct bstack_table *t = new_table(test, 1000);
+	struct rnd_state rnd;
+	sector_t start = 0;
+	unsigned int i;
+
+	prandom_seed_state(&rnd, 42);
+	for (i = 0; i < 1000; i++) {
+		sector_t len = 1 + prandom_u32_state(&rnd) % 5000;
+
+		KUNIT_ASSERT_EQ(test, add(t, start, len, "kunit-null", ""), 0);
+		start += len;
+	}
+	KUNIT_ASSERT_EQ(test, bstack_table_complete(t), 0);
+
+	for (i = 0; i < 1000; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		KUNIT_EXPECT_PTR_EQ(test, bstack_table_find_target(t, ti->begin), ti);
+		KUNIT_EXPECT_PTR_EQ(test,
+				    bstack_table_find_target(t, ti->begin + ti->len - 1),
+				    ti);
+		if (ti->len > 2)
+			KUNIT_EXPECT_PTR_EQ(test,
+					    bstack_table_find_target(t, ti->begin + ti->len / 2),
+					    ti);
+	}
+	KUNIT_EXPECT_NULL(test, bstack_table_find_target(t, start));
+	KUNIT_EXPECT_NULL(test, bstack_table_find_target(t, U64_MAX));
+}
+
+/* The pieces a bio is cut into at target boundaries. */
+struct split_case {
+	const char *desc;
+	sector_t sector;
+	unsigned int sectors;
+	unsigned int pieces[4];
+};
+
+/* Over a table of 1001 + 204799 + 3 + 100 sectors. */
+static const struct split_case split_cases[] = {
+	{ "inside the first", 0, 8, { 8 } },
+	{ "up to the first end", 993, 8, { 8 } },
+	{ "across the first end", 1000, 8, { 1, 7 } },
+	{ "from the boundary", 1001, 512, { 512 } },
+	{ "across three", 205795, 16, { 5, 3, 8 } },
+	{ "the last sector", 205902, 1, { 1 } },
+	{ "whole table", 0, 205903, { 1001, 204799, 3, 100 } },
+};
+
+static void split_desc(const struct split_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(split, split_cases, split_desc);
+
+static void table_split_points(struct kunit *test)
+{
+	static const sector_t lens[] = { 1001, 204799, 3, 100 };
+	const struct split_case *c = test->param_value;
+	struct bstack_table *t = new_table(test, ARRAY_SIZE(lens));
+	sector_t sector = c->sector, start = 0;
+	unsigned int left = c->sectors, i;
+
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		KUNIT_ASSERT_EQ(test, add(t, start, lens[i], "kunit-null", ""), 0);
+		start += lens[i];
+	}
+	KUNIT_ASSERT_EQ(test, bstack_table_complete(t), 0);
+
+	for (i = 0; left; i++) {
+		struct bstack_target *ti = bstack_table_find_target(t, sector);
+		unsigned int n;
+
+		KUNIT_ASSERT_LT(test, i, ARRAY_SIZE(c->pieces));
+		KUNIT_ASSERT_NOT_NULL(test, ti);
+		n = bstack_target_max_io(ti, sector, left);
+		KUNIT_EXPECT_EQ_MSG(test, n, c->pieces[i], "piece %u", i);
+		sector += n;
+		left -= n;
+	}
+	KUNIT_EXPECT_TRUE(test, i == ARRAY_SIZE(c->pieces) || !c->pieces[i]);
+}
+
+/* Build a LOAD payload: one spec per entry of @types. */
+static void *specs(struct kunit *test, size_t *len, unsigned int n,
+		   const char *const *types, const char *const *params)
+{
+	size_t off = 0, size = 0;
+	unsigned int i;
+	void *buf;
+
+	for (i = 0; i < n; i++)
+		size += ALIGN(sizeof(struct bstack_target_spec) +
+			      strlen(params[i]) + 1, 8);
+	buf = kunit_kzalloc(test, size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < n; i++) {
+		struct bstack_target_spec *s = buf + off;
+		size_t plen = strlen(params[i]) + 1;
+
+		s->start = i * 8;
+		s->length = 8;
+		s->line = i + 1;
+		s->next = ALIGN(sizeof(*s) + plen, 8);
+		strscpy(s->type, types[i], sizeof(s->type));
+		memcpy(s + 1, params[i], plen);
+		off += s->next;
+	}
+	*len = size;
+	return buf;
+}
+
+static void specs_expect_refused(struct kunit *test, const void *buf,
+				 size_t len, unsigned int count,
+				 const char *err)
+{
+	char msg[BSTACK_ERROR_LEN] = "";
+	struct bstack_table *t;
+
+	t = bstack_table_from_specs(NULL, buf, len, count, BLK_OPEN_READ, msg);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(t));
+	if (!IS_ERR(t))
+		bstack_table_destroy(t);
+	KUNIT_EXPECT_STREQ(test, msg, err);
+}
+
+static void specs_valid(struct kunit *test)
+{
+	static const char *const types[] = { "kunit-null", "kunit-null" };
+	static const char *const params[] = { "a", "bb cc" };
+	char msg[BSTACK_ERROR_LEN] = "";
+	struct bstack_table *t;
+	size_t len;
+	void *buf = specs(test, &len, 2, types, params);
+
+	t = bstack_table_from_specs(NULL, buf, len, 2, BLK_OPEN_READ, msg);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(t), "%s", msg);
+	KUNIT_EXPECT_EQ(test, t->num_targets, 2);
+	KUNIT_EXPECT_EQ(test, t->size, 16);
+	bstack_table_destroy(t);
+}
+
+static void specs_hostile(struct kunit *test)
+{
+	static const char *const types[] = { "kunit-null", "kunit-null" };
+	static const char *const params[] = { "a", "b" };
+	struct bstack_target_spec *s;
+	size_t len;
+	u8 *buf = specs(test, &len, 2, types, params);
+	u8 *copy = kunit_kmalloc(test, len + 8, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, copy);
+	s = (struct bstack_target_spec *)copy;
+
+	/* More specs claimed than there are. */
+	specs_expect_refused(test, buf, len, 3,
+			     "target 3: the payload ends inside its header");
+	/* A header cut short. */
+	specs_expect_refused(test, buf, sizeof(*s) - 1, 1,
+			     "target 1: the payload ends inside its header");
+
+	memcpy(copy, buf, len);
+	s->next = 41;
+	specs_expect_refused(test, copy, len, 2, "line 1: target 1: bad spec size 41");
+	s->next = sizeof(*s);
+	specs_expect_refused(test, copy, len, 2, "line 1: target 1: bad spec size 40");
+	s->next = 0xfffffff8;
+	specs_expect_refused(test, copy, len, 2,
+			     "line 1: target 1: bad spec size 4294967288");
+
+	memcpy(copy, buf, len);
+	memset(s->type, 'x', sizeof(s->type));
+	specs_expect_refused(test, copy, len, 2,
+			     "line 1: the target type is not NUL-terminated");
+
+	memcpy(copy, buf, len);
+	memset(s + 1, 'y', s->next - sizeof(*s));
+	specs_expect_refused(test, copy, len, 2,
+			     "line 1: the target parameters are not NUL-terminated");
+
+	memcpy(copy, buf, len);
+	memset(copy + len, 0, 8);
+	specs_expect_refused(test, copy, len + 8, 2,
+			     "8 bytes of junk after the last target");
+
+	specs_expect_refused(test, buf, len, 0,
+			     "a table has 1 to 1048576 targets, not 0");
+}
+
+struct header_case {
+	const char *desc;
+	u32 major;
+	u32 data_size;
+	u32 data_start;
+	u32 data_len;
+	int ret;
+};
+
+#define HDR_SIZE ((u32)sizeof(struct bstack_ioctl))
+
+static const struct header_case header_cases[] = {
+	{ "valid, no payload", 1, HDR_SIZE, HDR_SIZE, 0, 0 },
+	{ "valid with payload", 1, HDR_SIZE + 64, HDR_SIZE, 64, 0 },
+	{ "valid, largest", 1, BSTACK_MAX_DATA_SIZE, HDR_SIZE,
+	  BSTACK_MAX_DATA_SIZE - HDR_SIZE, 0 },
+	{ "major 0", 0, HDR_SIZE, HDR_SIZE, 0, -EINVAL },
+	{ "major 2", 2, HDR_SIZE, HDR_SIZE, 0, -EINVAL },
+	{ "major max", U32_MAX, HDR_SIZE, HDR_SIZE, 0, -EINVAL },
+	{ "size 0", 1, 0, HDR_SIZE, 0, -EINVAL },
+	{ "size short", 1, HDR_SIZE - 1, HDR_SIZE, 0, -EINVAL },
+	{ "size huge", 1, BSTACK_MAX_DATA_SIZE + 1, HDR_SIZE, 0, -EINVAL },
+	{ "size max", 1, U32_MAX, HDR_SIZE, 0, -EINVAL },
+	{ "start inside header", 1, HDR_SIZE + 64, 8, 0, -EINVAL },
+	{ "start unaligned", 1, HDR_SIZE + 64, HDR_SIZE + 4, 0, -EINVAL },
+	{ "start past size", 1, HDR_SIZE + 64, HDR_SIZE + 72, 0, -EINVAL },
+	{ "len past size", 1, HDR_SIZE + 64, HDR_SIZE, 65, -EINVAL },
+	{ "len wraps", 1, HDR_SIZE + 64, HDR_SIZE + 8, U32_MAX, -EINVAL },
+	{ "start wraps", 1, HDR_SIZE + 64, U32_MAX - 7, 16, -EINVAL },
+};
+
+static void header_desc(const struct header_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(header, header_cases, header_desc);
+
+static void ctl_header_checks(struct kunit *test)
+{
+	const struct header_case *c = test->param_value;
+	struct bstack_ioctl *hdr = kunit_kzalloc(test, sizeof(*hdr), GFP_KERNEL);
+	char err[BSTACK_ERROR_LEN] = "";
+
+	KUNIT_ASSERT_NOT_NULL(test, hdr);
+	hdr->version[0] = c->major;
+	hdr->data_size = c->data_size;
+	hdr->data_start = c->data_start;
+	hdr->data_len = c->data_len;
+	KUNIT_EXPECT_EQ(test, bstack_ctl_check_header(hdr, err), c->ret);
+	/* A refusal always says why; an acceptance says nothing. */
+	KUNIT_EXPECT_EQ(test, !!err[0], !!c->ret);
+}
+
+/*
+ * Completion: a fake device with a real bio_set, and an original bio whose
+ * end_io counts how often it ran and what status it saw.
+ */
+struct io_ctx {
+	struct bstack_device bd;
+	struct bstack_table *t;
+	struct bio *orig;
+	struct page *page;
+	int ended;
+	blk_status_t status;
+	char err[BSTACK_ERROR_LEN];
+};
+
+static void io_orig_endio(struct bio *bio)
+{
+	struct io_ctx *ctx = bio->bi_private;
+
+	ctx->ended++;
+	ctx->status = bio->bi_status;
+}
+
+static int io_init(struct kunit *test)
+{
+	struct io_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	KUNIT_ASSERT_EQ(test, bstack_bioset_init(&ctx->bd.bs), 0);
+	ctx->t = bstack_table_alloc(&ctx->bd, 1, BLK_OPEN_READ, ctx->err);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->t));
+	ctx->page = alloc_pages(GFP_KERNEL, 4);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->page);
+	/* 64 KiB of data in one segment: 128 sectors from sector 1000. */
+	ctx->orig = bio_alloc_bioset(NULL, 1, REQ_OP_WRITE, GFP_KERNEL,
+				     &fs_bio_set);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->orig);
+	__bio_add_page(ctx->orig, ctx->page, 16 * PAGE_SIZE, 0);
+	ctx->orig->bi_iter.bi_sector = 1000;
+	ctx->orig->bi_end_io = io_orig_endio;
+	ctx->orig->bi_private = ctx;
+	test->priv = ctx;
+	return 0;
+}
+
+static void io_exit(struct kunit *test)
+{
+	struct io_ctx *ctx = test->priv;
+
+	/* Every io put its table reference: the kill completes at once. */
+	percpu_ref_kill(&ctx->t->ref);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ctx->t->released, HZ));
+	bstack_table_destroy(ctx->t);
+	bio_put(ctx->orig);
+	__free_pages(ctx->page, 4);
+	bioset_exit(&ctx->bd.bs);
+}
+
+/* Cut a piece off ctx->orig, as the submit path does, with a table ref. */
+static struct bstack_io *piece(struct io_ctx *ctx, unsigned int sectors)
+{
+	percpu_ref_get(&ctx->t->ref);
+	return bstack_io_alloc_piece(&ctx->bd, ctx->t, ctx->orig, sectors);
+}
+
+static void end_clone(struct bio *clone, blk_status_t status)
+{
+	clone->bi_status = status;
+	bio_endio(clone);
+}
+
+static void io_whole_bio(struct kunit *test)
+{
+	struct io_ctx *ctx = test->priv;
+	struct bstack_io *io = piece(ctx, 128);
+
+	KUNIT_EXPECT_EQ(test, io->clone.bio.bi_iter.bi_sector, 1000);
+	KUNIT_EXPECT_EQ(test, io->clone.bio.bi_iter.bi_size, 128 << 9);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 0);
+	end_clone(&io->clone.bio, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_OK);
+}
+
+struct order_case {
+	const char *desc;
+	unsigned int order[3];		/* which piece ends 1st, 2nd, 3rd */
+	blk_status_t status[3];		/* how each piece ends */
+	blk_status_t expect;
+};
+
+static const struct order_case order_cases[] = {
+	{ "all ok, in order", { 0, 1, 2 }, { 0, 0, 0 }, BLK_STS_OK },
+	{ "all ok, reversed", { 2, 1, 0 }, { 0, 0, 0 }, BLK_STS_OK },
+	{ "error on the last to end", { 1, 2, 0 },
+	  { BLK_STS_IOERR, 0, 0 }, BLK_STS_IOERR },
+	{ "two errors, first kept", { 2, 0, 1 },
+	  { BLK_STS_NOSPC, 0, BLK_STS_IOERR }, BLK_STS_IOERR },
+	{ "error then success", { 1, 0, 2 },
+	  { 0, BLK_STS_TRANSPORT, 0 }, BLK_STS_TRANSPORT },
+};
+
+static void order_desc(const struct order_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(order, order_cases, order_desc);
+
+/*
+ * A bio cut into three pieces (7, 43 and 78 sectors): each piece has the
+ * right sectors, and the original ends once, after the last piece, with
+ * the first error of any piece.
+ */
+static void io_split_out_of_order(struct kunit *test)
+{
+	const struct order_case *c = test->param_value;
+	struct io_ctx *ctx = test->priv;
+	static const unsigned int lens[] = { 7, 43, 78 };
+	struct bstack_io *io[3];
+	sector_t sector = 1000;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		io[i] = piece(ctx, lens[i]);
+		KUNIT_EXPECT_EQ(test, io[i]->clone.bio.bi_iter.bi_sector, sector);
+		KUNIT_EXPECT_EQ(test, io[i]->clone.bio.bi_iter.bi_size,
+				lens[i] << 9);
+		sector += lens[i];
+	}
+	/* The last piece took what was left: the original is all handed out. */
+	KUNIT_EXPECT_EQ(test, ctx->orig->bi_iter.bi_sector, 1050);
+
+	for (i = 0; i < 3; i++) {
+		unsigned int p = c->order[i];
+
+		KUNIT_EXPECT_EQ(test, ctx->ended, 0);
+		end_clone(&io[p]->clone.bio, c->status[p]);
+	}
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, c->expect);
+}
+
+/*
+ * One io with four clones, as an empty flush to four devices has: they end
+ * in any order, the io ends after the last and after its mapping
+ * reference, with the first error.
+ */
+static void io_clones_out_of_order(struct kunit *test)
+{
+	static const unsigned int order[] = { 2, 0, 3, 1 };
+	static const blk_status_t status[] = {
+		BLK_STS_OK, BLK_STS_MEDIUM, BLK_STS_IOERR, BLK_STS_OK,
+	};
+	struct io_ctx *ctx = test->priv;
+	struct bstack_io *io = piece(ctx, 128);
+	struct bio *clones[4];
+	unsigned int i;
+
+	atomic_inc(&io->pending);	/* the mapping's reference */
+	clones[0] = &io->clone.bio;
+	for (i = 1; i < 4; i++) {
+		clones[i] = bio_alloc_clone(NULL, ctx->orig, GFP_KERNEL,
+					    &ctx->bd.bs);
+		KUNIT_ASSERT_NOT_NULL(test, clones[i]);
+		bstack_io_add_clone(io, clones[i]);
+	}
+	for (i = 0; i < 4; i++)
+		end_clone(clones[order[i]], status[order[i]]);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 0);
+	bstack_io_put(io, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	/* Clone 2 ended first with an error: IOERR, not MEDIUM. */
+	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_IOERR);
+}
+
+static int bstack_suite_init(struct kunit_suite *suite)
+{
+	return bstack_register_target(&null_target);
+}
+
+static void bstack_suite_exit(struct kunit_suite *suite)
+{
+	bstack_unregister_target(&null_target);
+}
+
+static struct kunit_case bstack_table_cases[] = {
+	KUNIT_CASE(table_single_target),
+	KUNIT_CASE_PARAM(table_refused, bad_table_gen_params),
+	KUNIT_CASE(table_empty),
+	KUNIT_CASE(table_alloc_limits),
+	KUNIT_CASE(table_first_message_kept),
+	KUNIT_CASE(table_lookup_many),
+	KUNIT_CASE_PARAM(table_split_points, split_gen_params),
+	KUNIT_CASE(specs_valid),
+	KUNIT_CASE(specs_hostile),
+	{}
+};
+
+static struct kunit_suite bstack_table_suite = {
+	.name		= "bstack_table",
+	.suite_init	= bstack_suite_init,
+	.suite_exit	= bstack_suite_exit,
+	.init		= table_init,
+	.exit		= table_exit,
+	.test_cases	= bstack_table_cases,
+};
+
+static struct kunit_case bstack_ctl_cases[] = {
+	KUNIT_CASE_PARAM(ctl_header_checks, header_gen_params),
+	{}
+};
+
+static struct kunit_suite bstack_ctl_suite = {
+	.name		= "bstack_ctl",
+	.test_cases	= bstack_ctl_cases,
+};
+
+static struct kunit_case bstack_io_cases[] = {
+	KUNIT_CASE(io_whole_bio),
+	KUNIT_CASE_PARAM(io_split_out_of_order, order_gen_params),
+	KUNIT_CASE(io_clones_out_of_order),
+	{}
+};
+
+static struct kunit_suite bstack_io_suite = {
+	.name		= "bstack_io",
+	.init		= io_init,
+	.exit		= io_exit,
+	.test_cases	= bstack_io_cases,
+};
+
+kunit_test_suites(&bstack_table_suite, &bstack_ctl_suite, &bstack_io_suite);
+
+MODULE_DESCRIPTION("KUnit tests for bstack");
+MODULE_LICENSE("GPL");
