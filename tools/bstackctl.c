@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bstackctl - control bstack devices through /dev/bstack-control, the way
+ * dmsetup controls device-mapper.
+ *
+ * Every verb goes through control_call(), which owns the ioctl buffer, its
+ * header, the BSTACK_F_BUFFER_FULL retry and the error message. A failure
+ * prints exactly one line on stderr, "bstackctl: <verb> <name>: <why>",
+ * with the kernel's own text when it gave one.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/bstack.h>
+
+#include "table.h"
+
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
+#define BSTACKCTL_VERSION	STR(BSTACK_VERSION_MAJOR) "." \
+				STR(BSTACK_VERSION_MINOR) "." \
+				STR(BSTACK_VERSION_PATCH)
+
+#define DEFAULT_CONTROL		"/dev/" BSTACK_CONTROL_NAME
+/* Without the NUL; literal numbers so that messages can paste them in. */
+#define BSTACK_NAME_MAX		127
+#define BSTACK_UUID_MAX		127
+_Static_assert(BSTACK_NAME_LEN - 1 == BSTACK_NAME_MAX, "BSTACK_NAME_LEN changed");
+_Static_assert(BSTACK_UUID_LEN - 1 == BSTACK_UUID_MAX, "BSTACK_UUID_LEN changed");
+#define EXIT_USAGE		2
+
+/* The payload follows the header at the first 8-byte boundary. */
+#define DATA_START		((sizeof(struct bstack_ioctl) + 7) & ~(size_t)7)
+#define INITIAL_BUF_SIZE	(16U << 10)
+/*
+ * A reply can grow between the call that says how much room it needs and
+ * the retry (a device created meanwhile), so retry a few times, not forever.
+ */
+#define MAX_TRIES		4
+
+/* Options, as bits: each verb lists those it accepts. */
+enum {
+	OPT_UUID	= 1U << 0,
+	OPT_READONLY	= 1U << 1,
+	OPT_NOTABLE	= 1U << 2,
+	OPT_TABLE	= 1U << 3,
+	OPT_INACTIVE	= 1U << 4,
+};
+
+/* getopt values of the options that have no short form. */
+enum {
+	LONG_NOTABLE = 256,
+	LONG_TABLE,
+	LONG_INACTIVE,
+};
+
+static const struct option long_options[] = {
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "uuid",	required_argument,	NULL, 'u' },
+	{ "readonly",	no_argument,		NULL, 'r' },
+	{ "notable",	no_argument,		NULL, LONG_NOTABLE },
+	{ "table",	required_argument,	NULL, LONG_TABLE },
+	{ "inactive",	no_argument,		NULL, LONG_INACTIVE },
+	{ NULL,		0,			NULL, 0 },
+};
+
+/*
+ * A leading '-' returns the non-option arguments in place (as 1), so that
+ * options may come anywhere, even with POSIXLY_CORRECT set; ':' reports a
+ * missing option argument apart from an unknown option.
+ */
+static const char short_options[] = "-:hu:r";
+
+static const struct {
+	unsigned int bit;
+	const char *name;
+} option_names[] = {
+	{ OPT_UUID,	"--uuid" },
+	{ OPT_READONLY,	"--readonly" },
+	{ OPT_NOTABLE,	"--notable" },
+	{ OPT_TABLE,	"--table" },
+	{ OPT_INACTIVE,	"--inactive" },
+};
+
+struct cmd;
+
+struct verb {
+	const char *name;
+	int (*run)(struct cmd *c);
+	unsigned long ioc;		/* the ioctl it issues, if one */
+	unsigned int options;		/* OPT_* accepted */
+	int min_args, max_args;		/* after the verb */
+	const char *synopsis;
+	const char *help;
+};
+
+/* The command line, parsed, and the control device once open. */
+struct cmd {
+	const struct verb *verb;
+	unsigned int given;		/* OPT_* on the command line */
+	const char *uuid;
+	const char *table;
+	char **args;			/* positional arguments after the verb */
+	int nargs;
+	bool help;
+	int fd;				/* the control device, or -1 */
+	const char *control;		/* its path */
+};
+
+/* One ioctl: what goes in the header and the payload. */
+struct request {
+	unsigned long cmd;
+	const char *name;		/* NULL: none; also names the error */
+	const char *uuid;		/* NULL: none */
+	uint32_t flags;
+	const void *payload;
+	size_t payload_len;
+	uint32_t count;
+};
+
+/* A successful reply; free(hdr) releases it. */
+struct reply {
+	struct bstack_ioctl *hdr;
+	const void *data;
+	size_t data_len;
+};
+
+__printf(1, 2)
+static void error_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bstackctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* An error about a verb, and a device when @name is not NULL: "create vol0". */
+__printf(3, 4)
+static void error_ctx(const struct cmd *c, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bstackctl: %s%s%s: ", c->verb->name, name ? " " : "",
+		name ? name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- the control device ------------------------------------------------ */
+
+static int control_open(struct cmd *c)
+{
+	const char *env = getenv("BSTACK_CONTROL");
+	const char *hint = "";
+	int err;
+
+	c->control = env && *env ? env : DEFAULT_CONTROL;
+	c->fd = open(c->control, O_RDWR | O_CLOEXEC);
+	if (c->fd >= 0)
+		return 0;
+
+	err = errno;
+	if (c->control == env)
+		hint = " (set by BSTACK_CONTROL)";
+	else if (err == ENOENT || err == ENODEV || err == ENXIO)
+		hint = " (is bstack.ko loaded?)";
+	else if (err == EACCES || err == EPERM)
+		hint = " (bstackctl needs root)";
+	error_msg("cannot open %s: %s%s", c->control, strerror(err), hint);
+	return -1;
+}
+
+static void fill_header(struct bstack_ioctl *hdr, size_t size,
+			const struct request *req)
+{
+	hdr->version[0] = BSTACK_VERSION_MAJOR;
+	hdr->version[1] = BSTACK_VERSION_MINOR;
+	hdr->version[2] = BSTACK_VERSION_PATCH;
+	hdr->data_size = (uint32_t)size;
+	hdr->data_start = (uint32_t)DATA_START;
+	hdr->data_len = (uint32_t)req->payload_len;
+	hdr->count = req->count;
+	hdr->flags = req->flags;
+	/* Lengths were checked by check_name() and check_uuid(). */
+	if (req->name)
+		memcpy(hdr->name, req->name, strnlen(req->name, BSTACK_NAME_MAX));
+	if (req->uuid)
+		memcpy(hdr->uuid, req->uuid, strnlen(req->uuid, BSTACK_UUID_MAX));
+	if (req->payload_len)
+		memcpy((char *)hdr + DATA_START, req->payload, req->payload_len);
+}
+
+/* Print why a call failed: the kernel's line, else the best we can say. */
+static void report_failure(const struct cmd *c, const struct request *req,
+			   const struct bstack_ioctl *hdr, int err)
+{
+	size_t n = strnlen(hdr->error, sizeof(hdr->error));
+	const char *nl = memchr(hdr->error, '\n', n);
+
+	if (nl)
+		n = (size_t)(nl - hdr->error);
+	if (n)
+		error_ctx(c, req->name, "%.*s", (int)n, hdr->error);
+	else if (err == ENOTTY)
+		error_ctx(c, req->name, "%s does not understand bstack ioctls (%s)",
+			  c->control, strerror(err));
+	else if (err == EINVAL && hdr->version[0] != BSTACK_VERSION_MAJOR)
+		error_ctx(c, req->name, "bstack.ko speaks ABI %u.%u.%u, bstackctl needs %d.x",
+			  hdr->version[0], hdr->version[1], hdr->version[2],
+			  BSTACK_VERSION_MAJOR);
+	else if (err == EPERM)
+		error_ctx(c, req->name, "%s (CAP_SYS_ADMIN is needed)", strerror(err));
+	else
+		error_ctx(c, req->name, "%s", strerror(err));
+}
+
+/*
+ * Issue one ioctl and get its reply, growing the buffer when the kernel sets
+ * BSTACK_F_BUFFER_FULL. Returns 0 with @rep filled (free rep->hdr), or -1
+ * after printing the error.
+ */
+static int control_call(const struct cmd *c, const struct request *req,
+			struct reply *rep)
+{
+	size_t size = DATA_START + req->payload_len;
+	int tries;
+
+	if (size > BSTACK_MAX_DATA_SIZE) {
+		error_ctx(c, req->name, "the request is too large: %zu bytes, the limit is %u",
+			  size, BSTACK_MAX_DATA_SIZE);
+		return -1;
+	}
+	if (size < INITIAL_BUF_SIZE)
+		size = INITIAL_BUF_SIZE;
+
+	for (tries = 0; tries < MAX_TRIES; tries++) {
+		struct bstack_ioctl *hdr = calloc(1, size);
+		uint32_t need;
+
+		if (!hdr) {
+			error_ctx(c, req->name, "out of memory for a %zu-byte buffer", size);
+			return -1;
+		}
+		fill_header(hdr, size, req);
+		if (ioctl(c->fd, req->cmd, hdr) < 0) {
+			report_failure(c, req, hdr, errno);
+			free(hdr);
+			return -1;
+		}
+		if (!(hdr->flags & BSTACK_F_BUFFER_FULL)) {
+			if (hdr->data_len > size - DATA_START) {
+				error_ctx(c, req->name, "malformed reply: %u bytes of data in a %zu-byte buffer",
+					  hdr->data_len, size);
+				free(hdr);
+				return -1;
+			}
+			rep->hdr = hdr;
+			rep->data = (const char *)hdr + DATA_START;
+			rep->data_len = hdr->data_len;
+			return 0;
+		}
+		need = hdr->data_len;
+		free(hdr);
+		if (need <= size || need > BSTACK_MAX_DATA_SIZE) {
+			error_ctx(c, req->name, "malformed reply: a %u-byte buffer asked after a %zu-byte one",
+				  need, size);
+			return -1;
+		}
+		size = need;
+	}
+	error_ctx(c, req->name, "the reply still did not fit after %d tries", MAX_TRIES);
+	return -1;
+}
+
+/* ---- checks and input --------------------------------------------------- */
+
+/* The kernel checks names too; checking here gives a clear message early. */
+static int check_name(const struct cmd *c, const char *name)
+{
+	const char *why = NULL;
+
+	if (!*name)
+		why = "it is empty";
+	else if (strlen(name) > BSTACK_NAME_MAX)
+		why = "it is longer than " STR(BSTACK_NAME_MAX) " bytes";
+	else if (strchr(name, '/'))
+		why = "it contains '/'";
+	else if (!strcmp(name, ".") || !strcmp(name, ".."))
+		why = "'.' and '..' are reserved";
+	if (!why)
+		return 0;
+	error_ctx(c, NULL, "invalid device name '%.*s%s': %s", 40, name,
+		  strlen(name) > 40 ? "..." : "", why);
+	return -1;
+}
+
+static int check_uuid(const struct cmd *c, const char *name, const char *uuid)
+{
+	if (!uuid || strlen(uuid) <= BSTACK_UUID_MAX)
+		return 0;
+	error_ctx(c, name, "the uuid is %zu bytes long, the limit is %d",
+		  strlen(uuid), BSTACK_UUID_MAX);
+	return -1;
+}
+
+/*
+ * Read all of @f into a buffer, at most TABLE_MAX_TEXT + 1 bytes: one more
+ * than the parser accepts, so that it says the text is too large.
+ */
+static int read_all(FILE *f, char **text, size_t *len)
+{
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+
+	while (!feof(f) && n <= TABLE_MAX_TEXT) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64 << 10;
+			char *nbuf;
+
+			if (ncap > TABLE_MAX_TEXT + 1)
+				ncap = TABLE_MAX_TEXT + 1;
+			nbuf = realloc(buf, ncap);
+			if (!nbuf) {
+				free(buf);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		n += fread(buf + n, 1, cap - n, f);
+		if (ferror(f)) {
+			int err = errno;
+
+			free(buf);
+			errno = err;
+			return -1;
+		}
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* Read the table from a file, "-" or none meaning stdin. */
+static int read_table_text(const struct cmd *c, const char *name,
+			   const char *path, char **text, size_t *len)
+{
+	FILE *f = stdin;
+	int ret;
+
+	if (path && strcmp(path, "-")) {
+		f = fopen(path, "r");
+		if (!f) {
+			error_ctx(c, name, "cannot open %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	ret = read_all(f, text, len);
+	if (ret)
+		error_ctx(c, name, "cannot read %s: %s", f == stdin ? "stdin" : path,
+			  strerror(errno));
+	if (f != stdin)
+		fclose(f);
+	return ret;
+}
+
+/*
+ * Get the table of create/load from --table, FILE or stdin, check its
+ * syntax and serialize it into @req. Nothing touches the device before
+ * this has succeeded. The caller frees *@payload, which req->payload
+ * points to.
+ */
+static int prepare_table(const struct cmd *c, const char *name, struct request *req,
+			 void **payload)
+{
+	const char *file = c->nargs > 1 ? c->args[1] : NULL;
+	struct table t = TABLE_INIT;
+	char err[TABLE_ERR_LEN];
+	char *text = NULL;
+	size_t len;
+	int ret;
+
+	if (c->given & OPT_TABLE) {
+		ret = table_parse(c->table, strlen(c->table), &t, err);
+	} else {
+		if (read_table_text(c, name, file, &text, &len))
+			return -1;
+		ret = table_parse(text, len, &t, err);
+		free(text);
+	}
+	if (!ret)
+		ret = table_serialize(&t, payload, &req->payload_len, &req->count, err);
+	table_free(&t);
+	if (ret) {
+		if (file && strcmp(file, "-"))
+			error_ctx(c, name, "%s: %s", file, err);
+		else
+			error_ctx(c, name, "%s", err);
+		return -1;
+	}
+	req->payload = *payload;
+	return 0;
+}
+
+/* ---- verbs -------------------------------------------------------------- */
+
+/* The verbs that take NAME and maybe a table, and print nothing. */
+static int simple_call(struct cmd *c, bool with_table)
+{
+	const char *name = c->args[0];
+	struct request req = { .cmd = c->verb->ioc, .name = name, .uuid = c->uuid };
+	struct reply rep = { NULL, NULL, 0 };
+	void *payload = NULL;
+	int ret = -1;
+
+	if (check_name(c, name) || check_uuid(c, name, c->uuid))
+		return 1;
+	if (c->given & OPT_READONLY)
+		req.flags |= BSTACK_F_READONLY;
+	if (with_table && prepare_table(c, name, &req, &payload))
+		return 1;
+	if (!control_open(c))
+		ret = control_call(c, &req, &rep);
+	free(payload);
+	free(rep.hdr);
+	return ret ? 1 : 0;
+}
+
+static int do_create(struct cmd *c)
+{
+	return simple_call(c, !(c->given & OPT_NOTABLE));
+}
+
+/* remove, resume */
+static int do_name(struct cmd *c)
+{
+	return simple_call(c, false);
+}
+
+/* load, reload */
+static int do_load(struct cmd *c)
+{
+	return simple_call(c, true);
+}
+
+static int cmp_entry_name(const void *a, const void *b)
+{
+	const struct bstack_list_entry *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Get every device, sorted by name (the kernel's order is its own). On
+ * success *@entries is allocated (free() it) and its names are
+ * NUL-terminated.
+ */
+static int list_devices(const struct cmd *c, struct bstack_list_entry **entries,
+			size_t *n)
+{
+	struct request req = { .cmd = BSTACK_LIST };
+	struct bstack_list_entry *e;
+	struct reply rep;
+	size_t i, count;
+
+	if (control_call(c, &req, &rep))
+		return -1;
+	count = rep.hdr->count;
+	if (count > rep.data_len / sizeof(*e)) {
+		error_ctx(c, NULL, "malformed reply: %zu devices in %zu bytes",
+			  count, rep.data_len);
+		free(rep.hdr);
+		return -1;
+	}
+	e = calloc(count ? count : 1, sizeof(*e));
+	if (!e) {
+		error_ctx(c, NULL, "out of memory for %zu devices", count);
+		free(rep.hdr);
+		return -1;
+	}
+	memcpy(e, rep.data, count * sizeof(*e));
+	free(rep.hdr);
+	for (i = 0; i < count; i++) {
+		e[i].name[BSTACK_NAME_LEN - 1] = '\0';
+		e[i].uuid[BSTACK_UUID_LEN - 1] = '\0';
+	}
+	qsort(e, count, sizeof(*e), cmp_entry_name);
+	*entries = e;
+	*n = count;
+	return 0;
+}
+
+/* new_decode_dev(): the kernel encodes dev_t with 12-bit major, 20-bit minor. */
+static unsigned int dev_major(uint64_t dev)
+{
+	return (unsigned int)((dev & 0xfff00) >> 8);
+}
+
+static unsigned int dev_minor(uint64_t dev)
+{
+	return (unsigned int)((dev & 0xff) | ((dev >> 12) & 0xfff00));
+}
+
+static int do_ls(struct cmd *c)
+{
+	struct bstack_list_entry *e;
+	size_t i, n;
+
+	if (control_open(c) || list_devices(c, &e, &n))
+		return 1;
+	if (!n)
+		puts("No devices found");
+	for (i = 0; i < n; i++)
+		printf("%s\t(%u:%u)\n", e[i].name, dev_major(e[i].dev),
+		       dev_minor(e[i].dev));
+	free(e);
+	return 0;
+}
+
+/* Print the table or status of one device; @prefix may be NULL. */
+static int show_one(const struct cmd *c, const char *name, const char *prefix)
+{
+	struct request req = { .cmd = c->verb->ioc, .name = name };
+	char err[TABLE_ERR_LEN];
+	struct table t;
+	struct reply rep;
+	int ret;
+
+	if (c->given & OPT_INACTIVE)
+		req.flags |= BSTACK_F_INACTIVE;
+	if (control_call(c, &req, &rep))
+		return -1;
+	ret = table_decode(rep.data, rep.data_len, rep.hdr->count, &t, err);
+	free(rep.hdr);
+	if (ret) {
+		error_ctx(c, name, "%s", err);
+		return -1;
+	}
+	ret = table_format(&t, prefix, stdout);
+	table_free(&t);
+	return ret;
+}
+
+/* Every device, each line prefixed with "NAME: " as dmsetup does. */
+static int show_all(const struct cmd *c)
+{
+	struct bstack_list_entry *e;
+	size_t i, n;
+	int ret = 0;
+
+	if (list_devices(c, &e, &n))
+		return -1;
+	if (!n)
+		puts("No devices found");
+	for (i = 0; i < n && !ret; i++) {
+		size_t len = strlen(e[i].name);
+		char *prefix = malloc(len + 3);
+
+		if (!prefix) {
+			error_ctx(c, e[i].name, "out of memory");
+			ret = -1;
+			break;
+		}
+		memcpy(prefix, e[i].name, len);
+		memcpy(prefix + len, ": ", 3);
+		ret = show_one(c, e[i].name, prefix);
+		free(prefix);
+	}
+	free(e);
+	return ret;
+}
+
+static int do_show(struct cmd *c)
+{
+	const char *name = c->nargs ? c->args[0] : NULL;
+
+	if (name && check_name(c, name))
+		return 1;
+	if (control_open(c))
+		return 1;
+	return (name ? show_one(c, name, NULL) : show_all(c)) ? 1 : 0;
+}
+
+static int do_version(struct cmd *c)
+{
+	struct request req = { .cmd = BSTACK_VERSION };
+	struct reply rep;
+
+	printf("bstackctl version: %s\n", BSTACKCTL_VERSION);
+	/* Keep the order of the lines when stderr says why the rest failed. */
+	fflush(stdout);
+	if (control_open(c) || control_call(c, &req, &rep))
+		return 1;
+	printf("Driver version: %u.%u.%u\n",
+	       rep.hdr->version[0], rep.hdr->version[1], rep.hdr->version[2]);
+	free(rep.hdr);
+	return 0;
+}
+
+static int do_help(struct cmd *c);
+
+static const struct verb verbs[] = {
+	{ "create", do_create, BSTACK_CREATE,
+	  OPT_UUID | OPT_READONLY | OPT_NOTABLE | OPT_TABLE, 1, 2,
+	  "create NAME [--uuid UUID] [--readonly] [--notable | --table TEXT | FILE]",
+	  "Create device NAME with the table from --table, FILE or stdin, and\n"
+	  "make it live. --notable creates it with no table." },
+	{ "remove", do_name, BSTACK_REMOVE, 0, 1, 1,
+	  "remove NAME",
+	  "Remove device NAME." },
+	{ "load", do_load, BSTACK_LOAD, OPT_TABLE, 1, 2,
+	  "load NAME [--table TEXT | FILE]",
+	  "Load the inactive table of NAME from --table, FILE or stdin." },
+	{ "reload", do_load, BSTACK_LOAD, OPT_TABLE, 1, 2,
+	  "reload NAME [--table TEXT | FILE]",
+	  "The same as load." },
+	{ "resume", do_name, BSTACK_RESUME, 0, 1, 1,
+	  "resume NAME",
+	  "Make the inactive table of NAME live, if it has one." },
+	{ "ls", do_ls, BSTACK_LIST, 0, 0, 0,
+	  "ls",
+	  "List the devices, one \"NAME<tab>(MAJOR:MINOR)\" line each." },
+	{ "table", do_show, BSTACK_TABLE, OPT_INACTIVE, 0, 1,
+	  "table [--inactive] [NAME]",
+	  "Show the live (or inactive) table of NAME, or of every device." },
+	{ "status", do_show, BSTACK_STATUS, 0, 0, 1,
+	  "status [NAME]",
+	  "Show the status of the targets of NAME, or of every device." },
+	{ "version", do_version, BSTACK_VERSION, 0, 0, 0,
+	  "version",
+	  "Show the versions of bstackctl and of the bstack driver." },
+	{ "help", do_help, 0, 0, 0, 0,
+	  "help",
+	  "Show this help." },
+};
+
+#define NR_VERBS	ARRAY_SIZE(verbs)
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fputs("Usage: bstackctl VERB [ARGS] [OPTIONS]\n"
+	      "Control bstack devices, the way dmsetup controls device-mapper.\n"
+	      "\nVerbs:\n", out);
+	for (i = 0; i < NR_VERBS; i++) {
+		const char *h = verbs[i].help;
+
+		fprintf(out, "  %s\n", verbs[i].synopsis);
+		/* Indent every line of the help text. */
+		while (*h) {
+			size_t n = strcspn(h, "\n");
+
+			fprintf(out, "      %.*s\n", (int)n, h);
+			h += n + (h[n] == '\n');
+		}
+	}
+	fputs("\nOptions, before or after the arguments:\n"
+	      "  -u, --uuid UUID   the uuid of the new device, at most "
+	      STR(BSTACK_UUID_MAX) " bytes\n"
+	      "  -r, --readonly    create a read-only device\n"
+	      "      --notable     create the device without a table\n"
+	      "      --table TEXT  the table itself; lines are separated by newlines\n"
+	      "      --inactive    show the inactive table instead of the live one\n"
+	      "  -h, --help        show this help\n"
+	      "\nA table line is \"<start> <length> <target> [args...]\", in 512-byte\n"
+	      "sectors; blank lines and lines starting with '#' are ignored.\n"
+	      "BSTACK_CONTROL in the environment replaces " DEFAULT_CONTROL ".\n"
+	      "Exit status: 0 on success, 1 on failure, 2 on a command-line error.\n",
+	      out);
+}
+
+static int do_help(struct cmd *c)
+{
+	(void)c;
+	usage(stdout);
+	return 0;
+}
+
+/* ---- command line ------------------------------------------------------- */
+
+static const struct verb *find_verb(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_VERBS; i++)
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+static const char *option_name(unsigned int bit)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(option_names); i++)
+		if (option_names[i].bit == bit)
+			return option_names[i].name;
+	return "?";
+}
+
+/* Record an option; the ones with a value may be given only once. */
+static int set_option(struct cmd *c, unsigned int bit, const char **slot)
+{
+	if (slot && (c->given & bit)) {
+		error_msg("option %s is given twice", option_name(bit));
+		return -1;
+	}
+	c->given |= bit;
+	if (slot)
+		*slot = optarg;
+	return 0;
+}
+
+/*
+ * Tell what getopt refused, as the user wrote it. An unknown short option
+ * may sit in a cluster ("-rz"), so it is named by optopt; otherwise the
+ * word just consumed is the option (optopt is 0 for an unknown long one).
+ */
+static void bad_option(int ret, char **argv)
+{
+	if (ret == ':')
+		error_msg("option '%s' needs an argument (see 'bstackctl --help')",
+			  argv[optind - 1]);
+	else if (optopt)
+		error_msg("option '-%c' is unknown (see 'bstackctl --help')", optopt);
+	else
+		error_msg("option '%s' is unknown (see 'bstackctl --help')",
+			  argv[optind - 1]);
+}
+
+static int parse_options(struct cmd *c, int argc, char **argv)
+{
+	const char *verb = NULL;
+	int ret;
+
+	opterr = 0;
+	while ((ret = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+		int err = 0;
+
+		switch (ret) {
+		case 1:
+			if (!verb)
+				verb = optarg;
+			else
+				c->args[c->nargs++] = optarg;
+			break;
+		case 'h':
+			c->help = true;
+			break;
+		case 'u':
+			err = set_option(c, OPT_UUID, &c->uuid);
+			break;
+		case 'r':
+			err = set_option(c, OPT_READONLY, NULL);
+			break;
+		case LONG_NOTABLE:
+			err = set_option(c, OPT_NOTABLE, NULL);
+			break;
+		case LONG_TABLE:
+			err = set_option(c, OPT_TABLE, &c->table);
+			break;
+		case LONG_INACTIVE:
+			err = set_option(c, OPT_INACTIVE, NULL);
+			break;
+		default:
+			bad_option(ret, argv);
+			return -1;
+		}
+		if (err)
+			return -1;
+	}
+	/* After "--", everything is an argument. */
+	for (; optind < argc; optind++) {
+		if (!verb)
+			verb = argv[optind];
+		else
+			c->args[c->nargs++] = argv[optind];
+	}
+	if (c->help)
+		return 0;
+	if (!verb) {
+		error_msg("no verb given (see 'bstackctl --help')");
+		return -1;
+	}
+	c->verb = find_verb(verb);
+	if (!c->verb) {
+		error_msg("unknown verb '%s' (see 'bstackctl --help')", verb);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check the options and the number of arguments against the verb. */
+static int check_usage(const struct cmd *c)
+{
+	const struct verb *v = c->verb;
+	unsigned int bad = c->given & ~v->options;
+
+	if (bad) {
+		error_msg("%s: option %s does not apply (usage: bstackctl %s)",
+			  c->verb->name, option_name(bad & -bad), v->synopsis);
+		return -1;
+	}
+	if (c->nargs < v->min_args) {
+		error_msg("%s: missing NAME (usage: bstackctl %s)", c->verb->name,
+			  v->synopsis);
+		return -1;
+	}
+	if (c->nargs > v->max_args) {
+		error_msg("%s: unexpected argument '%s' (usage: bstackctl %s)",
+			  c->verb->name, c->args[v->max_args], v->synopsis);
+		return -1;
+	}
+	if ((c->given & OPT_NOTABLE) && ((c->given & OPT_TABLE) || c->nargs > 1)) {
+		error_msg("%s: --notable excludes --table and FILE", c->verb->name);
+		return -1;
+	}
+	if ((c->given & OPT_TABLE) && c->nargs > 1) {
+		error_msg("%s: give the table with --table or FILE, not both",
+			  c->verb->name);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmd c = { .fd = -1 };
+	int ret;
+
+	/* Room for every argument: a simpler bound than counting them first. */
+	c.args = calloc((size_t)argc + 1, sizeof(*c.args));
+	if (!c.args) {
+		error_msg("out of memory");
+		return 1;
+	}
+	if (parse_options(&c, argc, argv) || (!c.help && check_usage(&c))) {
+		ret = EXIT_USAGE;
+	} else if (c.help) {
+		usage(stdout);
+		ret = 0;
+	} else {
+		ret = c.verb->run(&c);
+	}
+	if (c.fd >= 0)
+		close(c.fd);
+	free(c.args);
+
+	/* A full disk or a closed pipe must not pass for success. */
+	if (fflush(stdout) || ferror(stdout)) {
+		error_msg("cannot write the output: %s", strerror(errno));
+		ret = 1;
+	}
+	return ret;
+}
