@@ -323,16 +323,17 @@ static const struct block_device_operations bstack_fops = {
 	.open		= bstack_open,
 };
 
+/*
+ * The attributes take no lock: the name and uuid never change while the
+ * disk exists, and taking bstack_ctl_lock here would deadlock against a
+ * removal, which holds it while del_gendisk() drains these readers.
+ */
 static ssize_t name_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
 	struct bstack_device *bd = dev_to_disk(dev)->private_data;
-	ssize_t r;
 
-	mutex_lock(&bstack_ctl_lock);
-	r = sysfs_emit(buf, "%s\n", bd->name);
-	mutex_unlock(&bstack_ctl_lock);
-	return r;
+	return sysfs_emit(buf, "%s\n", bd->name);
 }
 static DEVICE_ATTR_RO(name);
 
