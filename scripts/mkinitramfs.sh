@@ -1,0 +1,242 @@
+#!/bin/bash
+# Build the initramfs that bstack's QEMU tests boot.
+#
+#   mkinitramfs.sh --kernel debug|stock --out FILE [--ko FILE]...
+#                  [--bstackctl FILE] [--script FILE] [--cases DIR]
+#                  [--stock-root DIR --stock-rel REL]
+#
+# The result is two newc cpio archives, concatenated (the kernel unpacks
+# them in order, the second on top of the first):
+#   1. the base: busybox (with its links), fio, dmsetup, lsblk, GNU cmp and
+#      md5sum, every library that ldd lists for them, and the loader. It
+#      depends only on the host's binaries, so it is built once and cached
+#      in $BSTACK_CACHE/initramfs/ (keyed by the binaries and this script).
+#      It is stored uncompressed: fio's libraries make it ~85 MB, and under
+#      TCG the kernel takes ~5 s longer per boot to gunzip it than to copy it.
+#   2. the overlay, gzip'd and rebuilt every time in well under a second:
+#      /init (scripts/guest-init.sh), tests/lib.sh and tests/cases/*.sh (or
+#      --cases DIR/*.sh) under /tests, the .ko files under /lib/bstack/
+#      (names listed in /lib/bstack/order), bstackctl as /usr/sbin/bstackctl,
+#      a demo/bench script as /tests/script.sh, /etc/bstack-kernel (debug or
+#      stock), and for the stock kernel configfs, null_blk and dm-mod
+#      decompressed under /lib/kmod/ (load order in /lib/kmod/order).
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+# Bump to invalidate cached bases (the code that builds them is hashed too).
+BASE_FORMAT=1
+# The stock modules the guest needs, in load order (configfs before
+# null_blk; dm-mod has no dependencies).
+STOCK_MODULES="kernel/fs/configfs/configfs.ko.xz
+kernel/drivers/block/null_blk/null_blk.ko.xz
+kernel/drivers/md/dm-mod.ko.xz"
+
+usage() {
+	cat >&2 <<EOF
+usage: ${0##*/} --kernel debug|stock --out FILE [--ko FILE]... [--bstackctl FILE]
+       [--script FILE] [--cases DIR] [--stock-root DIR --stock-rel REL]
+EOF
+	exit 2
+}
+
+cases_dir=$BSTACK_TOP/tests/cases
+kernel='' out='' bstackctl='' script='' stock_root='' stock_rel=''
+kos=()
+base_libs=
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--kernel)	kernel=${2:?}; shift 2 ;;
+		--out)		out=${2:?}; shift 2 ;;
+		--ko)		kos+=("${2:?}"); shift 2 ;;
+		--bstackctl)	bstackctl=${2:?}; shift 2 ;;
+		--script)	script=${2:?}; shift 2 ;;
+		--cases)	cases_dir=${2:?}; shift 2 ;;
+		--stock-root)	stock_root=${2:?}; shift 2 ;;
+		--stock-rel)	stock_rel=${2:?}; shift 2 ;;
+		-h|--help)	usage ;;
+		*)		echo "${0##*/}: unknown argument: $1" >&2; usage ;;
+		esac
+	done
+	case "$kernel" in
+	debug|stock) ;;
+	*) usage ;;
+	esac
+	[ -n "$out" ] || usage
+	local f
+	for f in ${kos[@]+"${kos[@]}"} "$bstackctl" "$script"; do
+		[ -z "$f" ] || [ -f "$f" ] || die "no such file: $f"
+	done
+}
+
+# The binaries the base carries, by host path. lsblk is for the demo.
+# GNU cmp and md5sum replace busybox's: under TCG they compare and hash
+# several times faster, and the cases compare hundreds of MB.
+base_bins() {
+	command -v busybox fio dmsetup lsblk cmp md5sum || true
+}
+
+# Every library a dynamic binary needs, as ldd resolves it, and the loader.
+libs_of() {
+	ldd "$1" 2>/dev/null | awk '
+		$2 == "=>" && $3 ~ /^\// { print $3 }
+		$1 ~ /^\// { print $1 }'
+}
+
+# Copy a file to the same path under a staging root, following symlinks.
+stage_file() {
+	local root=$1 f=$2
+	mkdir -p "$root$(dirname "$f")"
+	cp -L "$f" "$root$f"
+}
+
+# Copy a binary to DEST under ROOT with every library it needs that is
+# not already in the base.
+stage_bin() {
+	local root=$1 bin=$2 dest=$3 lib
+	mkdir -p "$root$(dirname "$dest")"
+	rm -f "$root$dest"	# never write through a link to the host's file
+	cp -L "$bin" "$root$dest"
+	chmod 755 "$root$dest"
+	for lib in $(libs_of "$bin"); do
+		[ -e "$root$lib" ] || grep -qxF -- "$lib" <<<"$base_libs" ||
+			stage_file "$root" "$lib"
+	done
+}
+
+# The skeleton both archives share. The overlay must use the same merged
+# /usr symlinks as the base: an overlay entry of another type at the same
+# path would replace the base's symlink when the kernel unpacks it.
+make_skeleton() {
+	local root=$1 dir
+	mkdir -p "$root"/usr/{bin,sbin,lib,lib64} "$root"/{dev,proc,sys,tmp,run,mnt,etc,root}
+	for dir in bin sbin lib lib64; do
+		ln -s "usr/$dir" "$root/$dir"
+	done
+}
+
+# Pack a staging root into a newc cpio, gzip'd unless LEVEL is "none".
+pack() {
+	local root=$1 dest=$2 level=$3
+	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) |
+		if [ "$level" = none ]; then cat; else gzip "-$level"; fi > "$dest"
+}
+
+# Every library the base carries.
+list_base_libs() {
+	local bin
+	for bin in $(base_bins); do
+		libs_of "$bin"
+	done | sort -u
+}
+
+# A key that changes when any binary or library in the base changes.
+base_key() {
+	{
+		echo "format $BASE_FORMAT"
+		declare -f build_base make_skeleton stage_bin stage_file libs_of pack
+		# shellcheck disable=SC2046
+		stat -L -c '%n %s %Y' $(base_bins) $base_libs
+	} | sha256sum | cut -c1-16
+}
+
+build_base() {
+	local dest=$1 root bin lib
+	root=$(mktemp -d "$dest.XXXXXX.d")
+	log "building the initramfs base (cached as $dest)"
+	# Merged /usr, as on the host, so ldd's paths land where they say.
+	make_skeleton "$root"
+	for lib in $base_libs; do
+		stage_file "$root" "$lib"
+	done
+	for bin in $(base_bins); do
+		stage_bin "$root" "$bin" "/usr${bin#/usr}"
+	done
+	# busybox provides every command the base has no binary for.
+	busybox --list-full | while IFS= read -r bin; do
+		case "$bin" in
+		*/*) [ -e "$root/$bin" ] || [ -L "$root/$bin" ] ||
+			ln -s /usr/bin/busybox "$root/$bin" ;;
+		esac
+	done
+	echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+	echo "root:x:0:" > "$root/etc/group"
+	pack "$root" "$dest.tmp" none
+	mv "$dest.tmp" "$dest"
+	rm -rf "$root"
+}
+
+# Print the path of the cached base, building it if needed.
+base_archive() {
+	local dir=$BSTACK_CACHE/initramfs key bin
+	for bin in busybox fio dmsetup; do
+		command -v "$bin" >/dev/null || die "$bin is not installed (need_pkgs ${host_pkgs[*]})"
+	done
+	mkdir -p "$dir"
+	key=$(base_key)
+	exec 8>"$dir/.lock"
+	flock 8
+	if [ ! -f "$dir/base-$key.cpio" ]; then
+		build_base "$dir/base-$key.cpio"
+		# Bases of older binaries or older versions of this script.
+		find "$dir" -maxdepth 1 -name 'base-*.cpio*' ! -name "base-$key.cpio" -delete
+	fi
+	exec 8>&-
+	echo "$dir/base-$key.cpio"
+}
+
+stage_stock_modules() {
+	local root=$1 m name
+	if [ -z "$stock_root" ] || [ -z "$stock_rel" ]; then
+		{ read -r stock_rel; read -r stock_root; } < <(bash "$BSTACK_TOP/scripts/stock-kernel.sh")
+	fi
+	mkdir -p "$root/lib/kmod"
+	: > "$root/lib/kmod/order"
+	for m in $STOCK_MODULES; do
+		m=$stock_root/lib/modules/$stock_rel/$m
+		[ -f "$m" ] || die "stock kernel $stock_rel has no ${m##*/}"
+		name=${m##*/}
+		name=${name%.xz}
+		xz -dc "$m" > "$root/lib/kmod/$name"
+		echo "$name" >> "$root/lib/kmod/order"
+	done
+}
+
+build_overlay() {
+	local dest=$1 root ko f
+	root=$(mktemp -d "${TMPDIR:-/tmp}/bstack-overlay.XXXXXX")
+	make_skeleton "$root"
+	mkdir -p "$root/tests/cases" "$root/lib/bstack"
+	install -m 755 "$BSTACK_TOP/scripts/guest-init.sh" "$root/init"
+	install -m 644 "$BSTACK_TOP/tests/lib.sh" "$root/tests/lib.sh"
+	for f in "$cases_dir"/*.sh; do
+		[ -f "$f" ] && install -m 755 "$f" "$root/tests/cases/"
+	done
+	: > "$root/lib/bstack/order"
+	for ko in ${kos[@]+"${kos[@]}"}; do
+		cp "$ko" "$root/lib/bstack/"
+		echo "${ko##*/}" >> "$root/lib/bstack/order"
+	done
+	[ -z "$bstackctl" ] || stage_bin "$root" "$bstackctl" /usr/sbin/bstackctl
+	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
+	[ "$kernel" != stock ] || stage_stock_modules "$root"
+	echo "$kernel" > "$root/etc/bstack-kernel"
+	pack "$root" "$dest" 1
+	rm -rf "$root"
+}
+
+main() {
+	parse_args "$@"
+	local base
+	base_libs=$(list_base_libs)
+	base=$(base_archive)
+	mkdir -p "$(dirname "$out")"
+	build_overlay "$out.overlay"
+	cat "$base" "$out.overlay" > "$out.tmp"
+	rm -f "$out.overlay"
+	mv "$out.tmp" "$out"
+}
+
+main "$@"

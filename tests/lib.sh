@@ -1,0 +1,365 @@
+# shellcheck shell=sh
+# Helpers for bstack's integration test cases. Sourced by every case in
+# tests/cases/ inside the QEMU guest, where the shell is busybox ash: keep it
+# POSIX sh (check with "busybox sh -n tests/lib.sh").
+#
+# A case is a shell script that sources this file, calls "requires" for what
+# it needs, and then checks things. Its exit status is its result:
+#   0 pass, 77 skip (see skip), anything else fail (see fail).
+# When the case exits, the cleanups it registered run in reverse order, and
+# then the kernel log since the case started is checked for splats: any
+# line matching BSTACK_SPLAT_RE fails the case.
+#
+# The one-line reason for a skip or a failure is written to
+# $BSTACK_REASON_FILE, which the guest's /init reports.
+#
+# Helpers that print a device (nullb_create, bstack_create, dm_create) are
+# called as dev=$(helper ...); fail inside $(...) only ends that subshell,
+# so write "dev=$(nullb_create nullb0 64) || exit 1" (the reason is kept).
+# Their cleanups are registered all the same.
+
+# Kernel log lines that fail a test, and the known harmless lines that the
+# first pattern would catch (the debug kernel's boot banner says "RCU lockdep
+# checking is enabled"). scripts/qemu-run.sh reads these two very lines
+# (keep each on one line, single-quoted) to check the whole serial log.
+BSTACK_SPLAT_RE='BUG:|WARNING:|KASAN|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|unreferenced object|blocked for more than|Oops|Kernel panic|sleeping function called from invalid context|general protection fault|UBSAN:|soft lockup|hard LOCKUP|detected stall|list_add corruption|list_del corruption'
+BSTACK_SPLAT_IGNORE_RE='RCU lockdep checking is enabled'
+
+BSTACK_CASE=${BSTACK_CASE:-$(basename "$0" .sh)}
+BSTACK_REASON_FILE=${BSTACK_REASON_FILE:-/tmp/bstack-reason.$$}
+BSTACK_TMP=${BSTACK_TMP:-/tmp/bstack-case.$$}
+BSTACK_CONFIGFS=/sys/kernel/config
+mkdir -p "$BSTACK_TMP"
+: > "$BSTACK_TMP/cleanups"
+
+# ---------------------------------------------------------------- results
+
+info() {
+	echo "  $*" >&2
+}
+
+# skip REASON: end the case as skipped.
+skip() {
+	echo "SKIP: $*" >&2
+	echo "$*" > "$BSTACK_REASON_FILE"
+	exit 77
+}
+
+# fail MESSAGE: end the case as failed.
+fail() {
+	echo "FAIL: $*" >&2
+	[ -s "$BSTACK_REASON_FILE" ] || echo "$*" > "$BSTACK_REASON_FILE"
+	exit 1
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+# must WHAT CMD...: run CMD, fail the case with WHAT and CMD's stderr if it
+# fails. CMD's stdout passes through.
+must() {
+	_what=$1
+	shift
+	if ! "$@" 2> "$BSTACK_TMP/must.err"; then
+		cat "$BSTACK_TMP/must.err" >&2
+		fail "$_what: '$*' failed: $(head -n 1 "$BSTACK_TMP/must.err")"
+	fi
+}
+
+# must_fail_1line WHAT CMD...: CMD must fail with exactly one non-empty line
+# on stderr. The line is left in $BSTACK_ERR for further checks.
+must_fail_1line() {
+	_what=$1
+	shift
+	if "$@" > "$BSTACK_TMP/mf.out" 2> "$BSTACK_TMP/mf.err"; then
+		fail "$_what: '$*' succeeded but should have failed"
+	fi
+	_n=$(wc -l < "$BSTACK_TMP/mf.err")
+	BSTACK_ERR=$(head -n 1 "$BSTACK_TMP/mf.err")
+	info "$_what: refused: $BSTACK_ERR"
+	[ "$_n" -eq 1 ] && [ -n "$BSTACK_ERR" ] ||
+		fail "$_what: expected one line on stderr, got $_n: $(tr '\n' '|' < "$BSTACK_TMP/mf.err")"
+}
+
+# ---------------------------------------------------------------- requires
+
+# requires WHAT...: skip the case unless each WHAT is present. WHAT is an
+# absolute path, a command, or one of these features:
+#   bstack     the module is loaded (/dev/bstack-control exists)
+#   bstackctl  the control tool
+#   nullb      null_blk with configfs
+#   dm         device-mapper (and dmsetup)
+#   debugfs, kmemleak, fault-injection, kunit, io_uring, aio, sysvipc
+#   debug-kernel  the debug kernel (KASAN, lockdep, kmemleak)
+requires() {
+	for _r in "$@"; do
+		_why=$(_requires_one "$_r") || skip "$_why"
+	done
+}
+
+_requires_one() {
+	case "$1" in
+	bstack)
+		[ -c /dev/bstack-control ] ||
+			{ echo "bstack.ko is not loaded (no /dev/bstack-control)"; return 1; } ;;
+	bstackctl)
+		command -v bstackctl > /dev/null ||
+			{ echo "bstackctl is not in the initramfs (build tools/bstackctl)"; return 1; } ;;
+	nullb)
+		[ -d "$BSTACK_CONFIGFS/nullb" ] ||
+			{ echo "null_blk with configfs is not available"; return 1; } ;;
+	dm)
+		command -v dmsetup > /dev/null && grep -qw device-mapper /proc/misc ||
+			{ echo "device-mapper or dmsetup is not available"; return 1; } ;;
+	debugfs)
+		[ -d /sys/kernel/debug/block ] ||
+			{ echo "debugfs is not mounted"; return 1; } ;;
+	kmemleak)
+		[ -e /sys/kernel/debug/kmemleak ] ||
+			{ echo "the kernel has no kmemleak"; return 1; } ;;
+	fault-injection)
+		[ -d /sys/kernel/debug/fail_make_request ] ||
+			{ echo "the kernel has no fault injection"; return 1; } ;;
+	kunit)
+		[ -d /sys/kernel/debug/kunit ] ||
+			{ echo "the kernel has no KUnit"; return 1; } ;;
+	io_uring)
+		[ -e /proc/sys/kernel/io_uring_disabled ] ||
+			{ echo "the kernel has no io_uring"; return 1; } ;;
+	aio)
+		[ -e /proc/sys/fs/aio-max-nr ] ||
+			{ echo "the kernel has no AIO"; return 1; } ;;
+	sysvipc)
+		[ -e /proc/sysvipc/shm ] ||
+			{ echo "the kernel has no SysV IPC (fio needs it)"; return 1; } ;;
+	debug-kernel)
+		[ "$(cat /etc/bstack-kernel 2>/dev/null)" = debug ] ||
+			{ echo "needs the debug kernel"; return 1; } ;;
+	/*)
+		[ -e "$1" ] || { echo "$1 does not exist"; return 1; } ;;
+	*)
+		command -v "$1" > /dev/null || { echo "command $1 not found"; return 1; } ;;
+	esac
+}
+
+# ---------------------------------------------------------------- cleanup
+
+# cleanup_push CMD: run CMD (with eval) when the case exits, last in first out.
+cleanup_push() {
+	echo "$*" >> "$BSTACK_TMP/cleanups"
+}
+
+_run_cleanups() {
+	[ -s "$BSTACK_TMP/cleanups" ] || return 0
+	sed -n '1!G;h;$p' "$BSTACK_TMP/cleanups" > "$BSTACK_TMP/cleanups.rev"
+	: > "$BSTACK_TMP/cleanups"
+	while IFS= read -r _c; do
+		eval "$_c" || echo "  cleanup failed: $_c"
+	done < "$BSTACK_TMP/cleanups.rev"
+}
+
+# ---------------------------------------------------------------- dmesg
+
+# The marker is written to the kernel log when the case starts; at exit,
+# every kernel line after it is checked against BSTACK_SPLAT_RE.
+BSTACK_DMESG_MARK="bstack-test: start $BSTACK_CASE pid $$ at $(cat /proc/uptime 2>/dev/null | cut -d' ' -f1)"
+
+dmesg_mark() {
+	echo "$BSTACK_DMESG_MARK" > /dev/kmsg 2>/dev/null || true
+}
+
+# dmesg_since_mark: the kernel log since this case's marker (the whole log if
+# the marker has scrolled out of the ring buffer).
+dmesg_since_mark() {
+	dmesg | awk -v m="$BSTACK_DMESG_MARK" '
+		{ line[NR] = $0 }
+		index($0, m) { start = NR }
+		END { for (i = start + 1; i <= NR; i++) print line[i] }'
+}
+
+# dmesg_check: print the first splat since the marker; fail if there is one.
+dmesg_check() {
+	_splat=$(dmesg_since_mark | grep -E "$BSTACK_SPLAT_RE" |
+		grep -vE "$BSTACK_SPLAT_IGNORE_RE" | head -n 1)
+	[ -z "$_splat" ] && return 0
+	echo "kernel log since the case started:"
+	dmesg_since_mark | tail -n 60
+	echo "dmesg: $_splat" > "$BSTACK_REASON_FILE"
+	return 1
+}
+
+_bstack_exit() {
+	_rc=$?
+	trap - EXIT
+	_run_cleanups
+	dmesg_check || _rc=1
+	rm -rf "$BSTACK_TMP"
+	exit "$_rc"
+}
+
+trap _bstack_exit EXIT
+trap 'exit 143' TERM INT
+dmesg_mark
+
+# ---------------------------------------------------------------- devices
+
+# dev_sysfs DEV: /sys/class/block/<name> of a device node path.
+dev_sysfs() {
+	echo "/sys/class/block/$(basename "$(readlink -f "$1")")"
+}
+
+# dev_majmin DEV: MAJ:MIN of a block device.
+dev_majmin() {
+	cat "$(dev_sysfs "$1")/dev"
+}
+
+# dev_sectors DEV: size of a block device in 512-byte sectors, from sysfs.
+dev_sectors() {
+	cat "$(dev_sysfs "$1")/size"
+}
+
+# dev_node NAME: make sure /dev/NAME exists (no udev here), print it.
+dev_node() {
+	_sys=/sys/class/block/$1
+	[ -e "$_sys/dev" ] || return 1
+	if [ ! -b "/dev/$1" ]; then
+		_mm=$(cat "$_sys/dev")
+		mknod "/dev/$1" b "${_mm%%:*}" "${_mm##*:}" || return 1
+	fi
+	echo "/dev/$1"
+}
+
+# nullb_create NAME SIZE_MB [BLOCKSIZE [ATTR=VALUE...]]: create a
+# memory-backed null_blk device through configfs, print its /dev path. The
+# device is removed when the case exits.
+nullb_create() {
+	_name=$1 _size=$2 _bs=${3:-512}
+	shift 2
+	[ $# -gt 0 ] && shift
+	_d=$BSTACK_CONFIGFS/nullb/$_name
+	[ ! -e "$_d" ] || fail "nullb_create: $_d already exists"
+	mkdir "$_d" || fail "nullb_create: cannot mkdir $_d"
+	cleanup_push "nullb_remove $_name"
+	echo "$_size" > "$_d/size" &&
+	echo "$_bs" > "$_d/blocksize" &&
+	echo 1 > "$_d/memory_backed" ||
+		fail "nullb_create: cannot configure $_name"
+	for _a in "$@"; do
+		echo "${_a#*=}" > "$_d/${_a%%=*}" || fail "nullb_create: cannot set $_a"
+	done
+	echo 1 > "$_d/power" || fail "nullb_create: cannot power on $_name"
+	# 6.x names the disk after the configfs directory; older kernels use
+	# nullb<index>.
+	dev_node "$_name" 2>/dev/null || dev_node "nullb$(cat "$_d/index")" ||
+		fail "nullb_create: no block device for $_name"
+}
+
+nullb_remove() {
+	_d=$BSTACK_CONFIGFS/nullb/$1
+	[ -d "$_d" ] || return 0
+	rmdir "$_d"
+}
+
+# bstack_dev NAME: /dev/bstackN of the bstack device called NAME.
+bstack_dev() {
+	for _n in /sys/block/bstack*/bstack/name; do
+		[ -f "$_n" ] || continue
+		if [ "$(cat "$_n")" = "$1" ]; then
+			_b=${_n%/bstack/name}
+			dev_node "${_b##*/}"
+			return
+		fi
+	done
+	return 1
+}
+
+# bstack_count: how many bstack disks exist.
+bstack_count() {
+	ls -d /sys/block/bstack* 2>/dev/null | wc -l
+}
+
+# bstack_create NAME [ARGS...] < TABLE: create a device with the table on
+# stdin; it is removed when the case exits. Prints /dev/bstackN.
+bstack_create() {
+	_name=$1
+	shift
+	must "create $_name" bstackctl create "$_name" "$@" >&2
+	cleanup_push "bstack_remove $_name"
+	bstack_dev "$_name" || fail "bstackctl create $_name: no /sys/block/bstack*/bstack/name says $_name"
+}
+
+# bstack_remove NAME: remove it if it exists.
+bstack_remove() {
+	bstack_dev "$1" > /dev/null 2>&1 || return 0
+	bstackctl remove "$1"
+}
+
+# dm_dev NAME: /dev/dm-N of the device-mapper device called NAME.
+dm_dev() {
+	for _n in /sys/block/dm-*/dm/name; do
+		[ -f "$_n" ] || continue
+		if [ "$(cat "$_n")" = "$1" ]; then
+			_b=${_n%/dm/name}
+			dev_node "${_b##*/}"
+			return
+		fi
+	done
+	return 1
+}
+
+# dm_create NAME < TABLE: dmsetup create without udev; removed at exit.
+dm_create() {
+	must "dmsetup create $1" dmsetup create "$1" --noudevsync >&2
+	cleanup_push "dm_remove $1"
+	dm_dev "$1" || fail "dmsetup create $1: no /sys/block/dm-*/dm/name says $1"
+}
+
+dm_remove() {
+	dm_dev "$1" > /dev/null 2>&1 || return 0
+	dmsetup remove --noudevsync "$1"
+}
+
+# ---------------------------------------------------------------- data
+
+# read_range DEV START LEN: LEN sectors of DEV from sector START, to stdout.
+read_range() {
+	dd if="$1" bs=64k iflag=skip_bytes,count_bytes \
+		skip=$(($2 * 512)) count=$(($3 * 512)) 2>/dev/null
+}
+
+# busybox ash runs its own applet for a bare command name even when PATH
+# has another binary; the initramfs carries GNU md5sum and cmp, which are
+# several times faster under TCG, so call them by path when they are there.
+_gnu_or_applet() {
+	if [ -x "/usr/bin/$1" ] && [ ! -L "/usr/bin/$1" ]; then
+		echo "/usr/bin/$1"
+	else
+		echo "$1"
+	fi
+}
+BSTACK_MD5SUM=$(_gnu_or_applet md5sum)
+BSTACK_CMP=$(_gnu_or_applet cmp)
+
+# md5_range DEV START LEN
+md5_range() {
+	read_range "$@" | "$BSTACK_MD5SUM" | cut -d' ' -f1
+}
+
+# cmp_range DEV1 START1 DEV2 START2 LEN: the same LEN sectors? On a
+# difference, prints where the first one is and returns 1.
+cmp_range() {
+	"$BSTACK_CMP" -n $(($5 * 512)) "$1" "$3" $(($2 * 512)) $(($4 * 512))
+}
+
+# is_zero DEV START LEN: are those sectors all zero?
+is_zero() {
+	cmp_range "$1" "$2" /dev/zero 0 "$3"
+}
+
+# drop_caches: the next reads come from the devices, not the page cache.
+drop_caches() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+}
