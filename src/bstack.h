@@ -179,7 +179,8 @@ struct bstack_table *bstack_device_table(struct bstack_device *bd,
 void bstack_device_remove_all(void);
 struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 					struct bstack_table *t,
-					struct bio *bio, unsigned int sectors);
+					struct bio *bio, unsigned int sectors,
+					gfp_t gfp);
 void bstack_io_add_clone(struct bstack_io *io, struct bio *clone);
 void bstack_io_put(struct bstack_io *io, blk_status_t status);
 void bstack_clone_endio(struct bio *clone);

@@ -175,26 +175,32 @@ EXPORT_SYMBOL_IF_KUNIT(bstack_io_add_clone);
  * @t:		the live table; the io takes over the caller's reference
  * @bio:	the original bio, or what is left of it
  * @sectors:	how much of @bio the piece covers, at most bio_sectors(@bio)
+ * @gfp:	GFP_NOIO, or GFP_NOWAIT for a REQ_NOWAIT bio
  *
  * Returns an io whose embedded clone covers the piece and still points at
  * the bstack device. When the piece is shorter than @bio, @bio is advanced
  * past it and takes one more completion (bio_inc_remaining()): the caller
- * must submit the rest of @bio again. Never fails: the allocation comes
- * from the bio_set's mempool and may sleep, so the caller must have
- * submitted every earlier allocation from @bd's bio_set.
+ * must submit the rest of @bio again. With GFP_NOIO it never fails: the
+ * allocation comes from the bio_set's mempool and may sleep, so the caller
+ * must have submitted every earlier allocation from @bd's bio_set. With
+ * GFP_NOWAIT it returns NULL rather than wait, and @bio is unchanged.
  */
 struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 					struct bstack_table *t,
-					struct bio *bio, unsigned int sectors)
+					struct bio *bio, unsigned int sectors,
+					gfp_t gfp)
 {
+	bool split = sectors < bio_sectors(bio);
 	struct bio *clone;
 
-	if (sectors < bio_sectors(bio)) {
-		clone = bio_split(bio, sectors, GFP_NOIO, &bd->bs);
+	if (split)
+		clone = bio_split(bio, sectors, gfp, &bd->bs);
+	else
+		clone = bio_alloc_clone(NULL, bio, gfp, &bd->bs);
+	if (unlikely(!clone))
+		return NULL;
+	if (split)
 		bio_inc_remaining(bio);
-	} else {
-		clone = bio_alloc_clone(NULL, bio, GFP_NOIO, &bd->bs);
-	}
 	return bstack_io_init(clone, bio, t);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
@@ -222,7 +228,22 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 
 	sectors = bstack_target_max_io(ti, sector, bio_sectors(bio));
 	split = sectors < bio_sectors(bio);
-	io = bstack_io_alloc_piece(bd, t, bio, sectors);
+	if (unlikely(bio->bi_opf & REQ_NOWAIT)) {
+		/*
+		 * Once its first piece is on its way, a split bio cannot be
+		 * taken back: rather than end half of it with AGAIN, let the
+		 * submitter retry all of it where it may block.
+		 */
+		io = split ? NULL : bstack_io_alloc_piece(bd, t, bio, sectors,
+							  GFP_NOWAIT);
+		if (!io) {
+			percpu_ref_put(&t->ref);
+			bio_wouldblock_error(bio);
+			return;
+		}
+	} else {
+		io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOIO);
+	}
 	clone = &io->clone.bio;
 	if (ti->type->map(ti, clone) == BSTACK_MAP_REMAPPED)
 		submit_bio_noacct(clone);
@@ -301,10 +322,17 @@ static void bstack_submit_bio(struct bio *bio)
 		bio_io_error(bio);
 		return;
 	}
-	if (unlikely(bio->bi_opf & REQ_PREFLUSH))
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
+		/* A flush allocates one clone per device: it may block. */
+		if (bio->bi_opf & REQ_NOWAIT) {
+			percpu_ref_put(&t->ref);
+			bio_wouldblock_error(bio);
+			return;
+		}
 		bstack_flush(bd, t, bio);
-	else
+	} else {
 		bstack_map_bio(bd, t, bio);
+	}
 }
 
 static int bstack_open(struct gendisk *disk, blk_mode_t mode)
@@ -510,6 +538,8 @@ void bstack_table_stack_limits(struct bstack_table *t,
 	unsigned int i;
 
 	blk_set_stacking_limits(lim);
+	/* blk_stack_limits() keeps it only if every lower device has it. */
+	lim->features |= BLK_FEAT_NOWAIT;
 	for (i = 0; i < t->num_targets; i++) {
 		struct bstack_target *ti = &t->targets[i];
 

@@ -510,7 +510,8 @@ static void io_exit(struct kunit *test)
 static struct bstack_io *piece(struct io_ctx *ctx, unsigned int sectors)
 {
 	percpu_ref_get(&ctx->t->ref);
-	return bstack_io_alloc_piece(&ctx->bd, ctx->t, ctx->orig, sectors);
+	return bstack_io_alloc_piece(&ctx->bd, ctx->t, ctx->orig, sectors,
+				     GFP_NOIO);
 }
 
 static void end_clone(struct bio *clone, blk_status_t status)
