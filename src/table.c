@@ -454,11 +454,20 @@ struct bstack_table *bstack_table_from_specs(struct bstack_device *bd,
 					     unsigned int count,
 					     blk_mode_t mode, char *err)
 {
+	/* The smallest spec: its header, an empty string, padding to 8. */
+	const size_t min_spec = ALIGN(sizeof(struct bstack_target_spec) + 1, 8);
 	struct bstack_table *t;
 	size_t off = 0;
 	unsigned int i;
 	int r;
 
+	/* Check the count against the payload before sizing anything by it. */
+	if (count > len / min_spec) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "%u target%s cannot fit in a payload of %zu bytes",
+			 count, count == 1 ? "" : "s", len);
+		return ERR_PTR(-EINVAL);
+	}
 	t = bstack_table_alloc(bd, count, mode, err);
 	if (IS_ERR(t))
 		return t;

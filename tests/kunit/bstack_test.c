@@ -360,12 +360,20 @@ static void specs_hostile(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, copy);
 	s = (struct bstack_target_spec *)copy;
 
-	/* More specs claimed than there are. */
+	/* More specs claimed than the payload can hold: refused up front. */
 	specs_expect_refused(test, buf, len, 3,
-			     "target 3: the payload ends inside its header");
+			     "3 targets cannot fit in a payload of 96 bytes");
+	specs_expect_refused(test, buf, len, BSTACK_MAX_TARGETS,
+			     "1048576 targets cannot fit in a payload of 96 bytes");
 	/* A header cut short. */
 	specs_expect_refused(test, buf, sizeof(*s) - 1, 1,
-			     "target 1: the payload ends inside its header");
+			     "1 target cannot fit in a payload of 39 bytes");
+	/* The second spec (at byte 48) says it runs past the payload's end. */
+	memcpy(copy, buf, len);
+	KUNIT_ASSERT_EQ(test, s->next, 48);
+	((struct bstack_target_spec *)(copy + 48))->next = 56;
+	specs_expect_refused(test, copy, len, 2,
+			     "line 2: target 2: bad spec size 56");
 
 	memcpy(copy, buf, len);
 	s->next = 41;
