@@ -165,7 +165,8 @@ static int bstack_ctl_create(struct bstack_ioctl *hdr, const void *in,
 	if (r)
 		return r;
 
-	if (hdr->count) {
+	/* No table (--notable) is count 0 and no payload; anything else is a table. */
+	if (hdr->count || hdr->data_len) {
 		t = bstack_ctl_table(hdr, bd, in);
 		if (IS_ERR(t)) {
 			r = PTR_ERR(t);
@@ -412,7 +413,13 @@ static int bstack_ctl_run(const struct bstack_ctl_cmd *c,
 			 hdr->flags & ~c->flags);
 		return -EINVAL;
 	}
-	if (c->payload && hdr->count) {
+	if (!c->payload && hdr->data_len) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "this command takes no payload, but data_len is %u",
+			 hdr->data_len);
+		return -EINVAL;
+	}
+	if (hdr->data_len) {
 		in = vmemdup_user(uarg + hdr->data_start, hdr->data_len);
 		if (IS_ERR(in))
 			return PTR_ERR(in);
