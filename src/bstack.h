@@ -248,6 +248,10 @@ static inline unsigned int bstack_target_max_io(struct bstack_target *ti,
 int bstack_linear_init(void);
 void bstack_linear_exit(void);
 
+/* error-zero.c */
+int bstack_error_zero_init(void);
+void bstack_error_zero_exit(void);
+
 /* ctl.c */
 int bstack_ctl_init(void);
 void bstack_ctl_exit(void);

@@ -668,15 +668,21 @@ static int __init bstack_init(void)
 	if (r)
 		goto out_unregister_blkdev;
 
-	r = bstack_ctl_init();
+	r = bstack_error_zero_init();
 	if (r)
 		goto out_linear_exit;
+
+	r = bstack_ctl_init();
+	if (r)
+		goto out_error_zero_exit;
 
 	pr_info("bstack: version %u.%u.%u loaded, major %d\n",
 		BSTACK_VERSION_MAJOR, BSTACK_VERSION_MINOR,
 		BSTACK_VERSION_PATCH, bstack_major);
 	return 0;
 
+out_error_zero_exit:
+	bstack_error_zero_exit();
 out_linear_exit:
 	bstack_linear_exit();
 out_unregister_blkdev:
@@ -691,6 +697,7 @@ static void __exit bstack_exit(void)
 	/* No new device can be made once the control node is gone. */
 	bstack_ctl_exit();
 	bstack_device_remove_all();
+	bstack_error_zero_exit();
 	bstack_linear_exit();
 	unregister_blkdev(bstack_major, "bstack");
 	destroy_workqueue(bstack_wq);
