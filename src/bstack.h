@@ -43,6 +43,7 @@ enum bstack_map_result {
  * @status:	print the target's status as STATUS shows it.
  * @iterate_devices: call @fn for each lower device and its offset, for
  *		queue limits.
+ * @io_hints:	adjust io_min/io_opt once the limits are stacked.
  */
 struct bstack_target_type {
 	const char *name;
@@ -58,6 +59,7 @@ struct bstack_target_type {
 				void (*fn)(struct block_device *bdev,
 					   sector_t start, void *data),
 				void *data);
+	void (*io_hints)(struct bstack_target *ti, struct queue_limits *lim);
 };
 
 /* A lower device opened by a table, once for all the targets that use it. */
@@ -72,6 +74,9 @@ struct bstack_lower {
  * struct bstack_target - one line of a table
  * @begin, @len: the sectors of the bstack device it maps.
  * @line:	the line of the user's table text, for messages.
+ * @chunk:	when not 0, no piece may cross a multiple of @chunk sectors
+ *		from @begin (a stripe chunk); set by the constructor.
+ * @chunk_shift: log2(@chunk) when it is a power of two, else -1.
  */
 struct bstack_target {
 	struct bstack_table *table;
@@ -79,7 +84,17 @@ struct bstack_target {
 	sector_t begin;
 	sector_t len;
 	unsigned int line;
+	u32 chunk;
+	int chunk_shift;
 	void *private;
+};
+
+/* The arithmetic of a striped layout, precomputed by its constructor. */
+struct bstack_stripe_geom {
+	u32 stripes;
+	int stripes_shift;	/* log2(stripes), or -1 */
+	u32 chunk;
+	int chunk_shift;	/* log2(chunk), or -1 */
 };
 
 /**
@@ -234,19 +249,40 @@ bstack_table_find_target(struct bstack_table *t, sector_t sector)
 	return lo < t->num_targets ? &t->targets[lo] : NULL;
 }
 
-/* How many of @nr sectors from @sector @ti can take in one piece. */
+/*
+ * How many of @nr sectors from @sector @ti can take in one piece: up to the
+ * end of the target, and of the chunk when the target has chunks.
+ */
 static inline unsigned int bstack_target_max_io(struct bstack_target *ti,
 						sector_t sector,
 						unsigned int nr)
 {
 	sector_t left = ti->begin + ti->len - sector;
 
+	if (ti->chunk) {
+		sector_t off = sector - ti->begin;
+		u32 in_chunk;
+
+		if (ti->chunk_shift >= 0)
+			in_chunk = off & (ti->chunk - 1);
+		else
+			in_chunk = sector_div(off, ti->chunk);
+		left = min_t(sector_t, left, ti->chunk - in_chunk);
+	}
 	return left < nr ? left : nr;
 }
 
 /* linear.c */
 int bstack_linear_init(void);
 void bstack_linear_exit(void);
+
+/* striped.c */
+int bstack_striped_init(void);
+void bstack_striped_exit(void);
+void bstack_stripe_geom_init(struct bstack_stripe_geom *g, u32 stripes,
+			     u32 chunk);
+void bstack_stripe_locate(const struct bstack_stripe_geom *g, sector_t offset,
+			  u32 *stripe, sector_t *result);
 
 /* error-zero.c */
 int bstack_error_zero_init(void);

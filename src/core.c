@@ -547,6 +547,9 @@ void bstack_table_stack_limits(struct bstack_table *t,
 			ti->type->iterate_devices(ti, bstack_stack_limits_fn,
 						  lim);
 	}
+	for (i = 0; i < t->num_targets; i++)
+		if (t->targets[i].type->io_hints)
+			t->targets[i].type->io_hints(&t->targets[i], lim);
 	/* Discard and write-zeroes are not mapped yet: do not offer them. */
 	lim->max_hw_discard_sectors = 0;
 	lim->max_write_zeroes_sectors = 0;
@@ -668,9 +671,13 @@ static int __init bstack_init(void)
 	if (r)
 		goto out_unregister_blkdev;
 
-	r = bstack_error_zero_init();
+	r = bstack_striped_init();
 	if (r)
 		goto out_linear_exit;
+
+	r = bstack_error_zero_init();
+	if (r)
+		goto out_striped_exit;
 
 	r = bstack_ctl_init();
 	if (r)
@@ -683,6 +690,8 @@ static int __init bstack_init(void)
 
 out_error_zero_exit:
 	bstack_error_zero_exit();
+out_striped_exit:
+	bstack_striped_exit();
 out_linear_exit:
 	bstack_linear_exit();
 out_unregister_blkdev:
@@ -698,6 +707,7 @@ static void __exit bstack_exit(void)
 	bstack_ctl_exit();
 	bstack_device_remove_all();
 	bstack_error_zero_exit();
+	bstack_striped_exit();
 	bstack_linear_exit();
 	unregister_blkdev(bstack_major, "bstack");
 	destroy_workqueue(bstack_wq);

@@ -9,6 +9,8 @@
  */
 #include <kunit/test.h>
 #include <linux/bio.h>
+#include <linux/log2.h>
+#include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
@@ -130,6 +132,30 @@ static const struct bad_table_case bad_tables[] = {
 	{ "zero with arguments", { 0, 8 }, { 8, 8 }, { "zero", "zero" },
 	  { "", "a b" }, 2, 2,
 	  "line 2: zero: expected no arguments, got 2" },
+	{ "striped argc", { 0 }, { 16 }, { "striped" }, { "2" }, 1, 1,
+	  "line 1: striped: expected '<#stripes> <chunk_sectors> (<dev> <offset>)...', got 1 argument" },
+	{ "striped 0 stripes", { 0 }, { 16 }, { "striped" }, { "0 8" }, 1, 1,
+	  "line 1: striped: the stripe count '0' is not a positive number" },
+	{ "striped chunk", { 0 }, { 16 }, { "striped" },
+	  { "2 x /dev/a 0 /dev/b 0" }, 1, 1,
+	  "line 1: striped: the chunk size 'x' is not a positive number of sectors" },
+	{ "striped chunk 0", { 0 }, { 16 }, { "striped" },
+	  { "2 0 /dev/a 0 /dev/b 0" }, 1, 1,
+	  "line 1: striped: the chunk size '0' is not a positive number of sectors" },
+	{ "striped devices", { 0 }, { 16 }, { "striped" }, { "2 8 /dev/a 0" },
+	  1, 1, "line 1: striped: 2 stripes need 4 devices and offsets, got 2 arguments" },
+	{ "striped length vs chunk", { 0 }, { 1000 }, { "striped" },
+	  { "2 8 /dev/a 0 /dev/b 0" }, 1, 1,
+	  "line 1: striped: length 1000 is not divisible by 2 stripes x 8 sectors" },
+	{ "striped length vs stripes", { 0 }, { 1001 }, { "striped" },
+	  { "2 1 /dev/a 0 /dev/b 0" }, 1, 1,
+	  "line 1: striped: length 1001 is not divisible by 2 stripes x 1 sectors" },
+	{ "striped offset", { 0 }, { 48 }, { "striped" },
+	  { "3 8 /dev/a x /dev/b 0 /dev/c 0" }, 1, 1,
+	  "line 1: striped: stripe 0: offset 'x' is not a number of sectors" },
+	{ "striped missing device", { 0 }, { 48 }, { "striped" },
+	  { "3 8 /dev/bstack-kunit-missing 0 /dev/b 1 /dev/c 0" }, 1, 1,
+	  "line 1: striped: /dev/bstack-kunit-missing: no such file" },
 	{ "linear argc", { 0 }, { 8 }, { "linear" }, { "/dev/x" }, 1, 1,
 	  "line 1: linear: expected '<dev> <offset>', got 1 argument" },
 	{ "linear offset", { 0 }, { 8 }, { "linear" }, { "/dev/x 12x" }, 1, 1,
@@ -292,6 +318,83 @@ static void table_split_points(struct kunit *test)
 		left -= n;
 	}
 	KUNIT_EXPECT_TRUE(test, i == ARRAY_SIZE(c->pieces) || !c->pieces[i]);
+}
+
+/*
+ * The stripe arithmetic, shifts and masks or divisions, against the
+ * definition: chunk n of the target is chunk n / stripes of stripe
+ * n % stripes. Every stripe count 1..8, at chunk and row edges.
+ */
+static const u32 chunk_sizes[] = { 1, 2, 7, 8, 24, 128, 1000 };
+
+static void chunk_desc(const u32 *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "chunk %u", *c);
+}
+
+KUNIT_ARRAY_PARAM(chunk, chunk_sizes, chunk_desc);
+
+static void stripe_expect(struct kunit *test, const struct bstack_stripe_geom *g,
+			  u64 off)
+{
+	u64 n = div64_u64(off, g->chunk);
+	u64 want_sector = div64_u64(n, g->stripes) * g->chunk +
+			  (off - n * g->chunk);
+	u32 want_stripe = n - div64_u64(n, g->stripes) * g->stripes;
+	sector_t sector;
+	u32 stripe;
+
+	bstack_stripe_locate(g, off, &stripe, &sector);
+	KUNIT_EXPECT_EQ_MSG(test, stripe, want_stripe, "%u x %u at %llu",
+			    g->stripes, g->chunk, off);
+	KUNIT_EXPECT_EQ_MSG(test, sector, want_sector, "%u x %u at %llu",
+			    g->stripes, g->chunk, off);
+}
+
+static void stripe_arithmetic(struct kunit *test)
+{
+	const u32 chunk = *(const u32 *)test->param_value;
+	struct bstack_stripe_geom g;
+	u32 stripes;
+
+	for (stripes = 1; stripes <= 8; stripes++) {
+		u64 row = (u64)chunk * stripes;
+		u64 off;
+
+		bstack_stripe_geom_init(&g, stripes, chunk);
+		KUNIT_EXPECT_EQ(test, g.stripes_shift >= 0,
+				is_power_of_2(stripes));
+		KUNIT_EXPECT_EQ(test, g.chunk_shift >= 0, is_power_of_2(chunk));
+		/* Each chunk's first and last sector, for three rows. */
+		for (off = 0; off < 3 * row; off += chunk) {
+			stripe_expect(test, &g, off);
+			stripe_expect(test, &g, off + chunk - 1);
+		}
+		/* Far out, where 32-bit arithmetic would wrap. */
+		stripe_expect(test, &g, (1ULL << 40) + 12345);
+		stripe_expect(test, &g, (1ULL << 40) / row * row - 1);
+	}
+}
+
+/* Pieces never cross a chunk, counted from the target's start. */
+static void stripe_split_points(struct kunit *test)
+{
+	struct bstack_target ti = { .begin = 1000, .len = 4800 };
+
+	ti.chunk = 24;
+	ti.chunk_shift = -1;
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 1000, 256), 24);
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 1023, 256), 1);
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 1024, 256), 24);
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 1030, 8), 8);
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 5790, 256), 10);
+
+	ti.chunk = 8;
+	ti.chunk_shift = 3;
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 1000, 256), 8);
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 1005, 256), 3);
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 1008, 2), 2);
+	KUNIT_EXPECT_EQ(test, bstack_target_max_io(&ti, 5799, 256), 1);
 }
 
 /* Build a LOAD payload: one spec per entry of @types. */
@@ -658,6 +761,8 @@ static struct kunit_case bstack_table_cases[] = {
 	KUNIT_CASE_PARAM(table_split_points, split_gen_params),
 	KUNIT_CASE(specs_valid),
 	KUNIT_CASE(specs_hostile),
+	KUNIT_CASE_PARAM(stripe_arithmetic, chunk_gen_params),
+	KUNIT_CASE(stripe_split_points),
 	{}
 };
 
