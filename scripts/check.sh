@@ -41,6 +41,7 @@ need_pkgs "${host_pkgs[@]}" perl python3
 
 # 1. Host side.
 step build-bstackctl make -C "$BSTACK_TOP/tools"
+step build-test-helpers make -C "$BSTACK_TOP/tests/helpers"
 log "host unit tests"
 if make -s -C "$BSTACK_TOP/tests/host" check > "$out/host.log" 2>&1; then
 	hrc=0

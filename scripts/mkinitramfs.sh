@@ -220,6 +220,10 @@ build_overlay() {
 		echo "${ko##*/}" >> "$root/lib/bstack/order"
 	done
 	[ -z "$bstackctl" ] || stage_bin "$root" "$bstackctl" /usr/sbin/bstackctl
+	# The cases' independent mapping checker (make -C tests/helpers).
+	[ ! -x "$BSTACK_TOP/tests/helpers/mapcheck" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/mapcheck" \
+			/usr/bin/bstack-mapcheck
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
 	[ "$kernel" != stock ] || stage_stock_modules "$root"
 	echo "$kernel" > "$root/etc/bstack-kernel"
