@@ -8,8 +8,9 @@ need_pkgs "${host_pkgs[@]}"
 out=$BSTACK_BUILD/demo
 mkdir -p "$out"
 
-log "building bstackctl"
+log "building bstackctl and the mapping checker"
 make -s -C "$BSTACK_TOP/tools" >&2
+make -s -C "$BSTACK_TOP/tests/helpers" >&2
 log "fetching the stock kernel and its headers"
 rel=$(bash "$BSTACK_TOP/scripts/stock-kernel.sh" | sed -n 1p)
 log "building bstack.ko for $rel"
