@@ -138,12 +138,17 @@ struct bstack_clone {
  * @table:	the table the piece was mapped with; holds a reference.
  * @pending:	clones not yet in, plus one while the io is being mapped.
  * @status:	the first error of any clone.
+ * @acct:	counted in the disk's I/O statistics, as one I/O of size
+ *		@sectors that started at @start_time (jiffies).
  */
 struct bstack_io {
 	struct bio *orig;
 	struct bstack_table *table;
 	atomic_t pending;
 	blk_status_t status;
+	bool acct;
+	unsigned int sectors;
+	unsigned long start_time;
 	struct bstack_clone clone;	/* first clone; must be last */
 };
 

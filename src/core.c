@@ -95,6 +95,9 @@ static void bstack_io_complete(struct bstack_io *io)
 	struct bio *orig = io->orig;
 	blk_status_t status = io->status;
 
+	if (io->acct)
+		bdev_end_io_acct(orig->bi_bdev, bio_op(orig), io->sectors,
+				 io->start_time);
 	/* The io lives in its first clone: this frees it. */
 	bio_put(&io->clone.bio);
 
@@ -146,6 +149,7 @@ static struct bstack_io *bstack_io_init(struct bio *clone, struct bio *orig,
 	io->table = t;
 	atomic_set(&io->pending, 1);
 	io->status = BLK_STS_OK;
+	io->acct = false;
 	io->clone.io = io;
 	clone->bi_end_io = bstack_clone_endio;
 	return io;
@@ -243,6 +247,16 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		}
 	} else {
 		io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOIO);
+	}
+	/*
+	 * Each piece is one I/O in the statistics, as each dm_io is in dm's:
+	 * a bio split in two counts twice, its sectors once.
+	 */
+	if (blk_queue_io_stat(bd->disk->queue)) {
+		io->acct = true;
+		io->sectors = sectors;
+		io->start_time = bdev_start_io_acct(bio->bi_bdev, bio_op(bio),
+						    jiffies);
 	}
 	clone = &io->clone.bio;
 	if (ti->type->map(ti, clone) == BSTACK_MAP_REMAPPED)
@@ -440,7 +454,7 @@ struct bstack_table *bstack_device_table(struct bstack_device *bd,
 int bstack_device_create(const char *name, const char *uuid, bool readonly,
 			 struct bstack_device **bdp, char *err)
 {
-	struct queue_limits lim = { };
+	struct queue_limits lim = { .features = BLK_FEAT_IO_STAT };
 	struct bstack_device *bd;
 	struct gendisk *disk;
 	int r;
@@ -538,6 +552,7 @@ void bstack_table_stack_limits(struct bstack_table *t,
 	unsigned int i;
 
 	blk_set_stacking_limits(lim);
+	lim->features |= BLK_FEAT_IO_STAT;
 	/* blk_stack_limits() keeps it only if every lower device has it. */
 	lim->features |= BLK_FEAT_NOWAIT;
 	for (i = 0; i < t->num_targets; i++) {
