@@ -17,6 +17,7 @@ static int linear_ctr(struct bstack_target *ti, unsigned int argc,
 		      char **argv)
 {
 	struct linear_c *lc;
+	unsigned int lbs;
 	sector_t size;
 	u64 start;
 	int r;
@@ -38,6 +39,12 @@ static int linear_ctr(struct bstack_target *ti, unsigned int argc,
 	if (r)
 		goto out_free;
 
+	lbs = bdev_logical_block_size(lc->dev->bdev) >> SECTOR_SHIFT;
+	if (start & (lbs - 1)) {
+		r = bstack_ti_error(ti, "offset %llu is not a multiple of %u sectors, the logical block size of %s",
+				    start, lbs, argv[0]);
+		goto out_free;
+	}
 	size = bdev_nr_sectors(lc->dev->bdev);
 	if (start + ti->len > size) {
 		r = bstack_ti_error(ti, "%s has %llu sectors, but offset %llu + length %llu needs %llu",

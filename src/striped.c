@@ -78,6 +78,7 @@ static int stripe_get(struct bstack_target *ti, struct stripe_c *sc,
 		      unsigned int i, char **argv, sector_t width)
 {
 	struct stripe *s = &sc->stripe[i];
+	unsigned int lbs;
 	sector_t size;
 	u64 start;
 	int r;
@@ -91,6 +92,11 @@ static int stripe_get(struct bstack_target *ti, struct stripe_c *sc,
 	r = bstack_get_device(ti, argv[0], &s->dev);
 	if (r)
 		return r;
+	/* A chunk or an offset that cuts a logical block would cut I/Os. */
+	lbs = bdev_logical_block_size(s->dev->bdev) >> SECTOR_SHIFT;
+	if ((start | sc->geom.chunk) & (lbs - 1))
+		return bstack_ti_error(ti, "stripe %u: offset %llu and chunk size %u must be multiples of %u sectors, the logical block size of %s",
+				       i, start, sc->geom.chunk, lbs, argv[0]);
 	size = bdev_nr_sectors(s->dev->bdev);
 	if (start + width > size)
 		return bstack_ti_error(ti, "stripe %u: %s has %llu sectors, but offset %llu + width %llu needs %llu",

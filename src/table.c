@@ -249,12 +249,36 @@ out_put_type:
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_add_target);
 
+/*
+ * The device's logical block is the largest of its lower devices' (queue
+ * limits stacking): every target must start and end on one, or an I/O
+ * that the block layer deems aligned would reach a lower device cut.
+ */
+static int bstack_table_check_alignment(struct bstack_table *t)
+{
+	struct queue_limits lim;
+	unsigned int i, lbs;
+
+	bstack_table_stack_limits(t, &lim);
+	lbs = lim.logical_block_size >> SECTOR_SHIFT;
+	for (i = 0; i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		if ((ti->begin | ti->len) & (lbs - 1))
+			return bstack_table_error(t, ti->line,
+						  "start %llu and length %llu must be multiples of %u sectors, the lower devices' logical block size (%u bytes)",
+						  (u64)ti->begin, (u64)ti->len,
+						  lbs, lim.logical_block_size);
+	}
+	return 0;
+}
+
 /* All lines are in: check the table as a whole. */
 int bstack_table_complete(struct bstack_table *t)
 {
 	if (!t->num_targets)
 		return bstack_table_error(t, 0, "the table is empty");
-	return 0;
+	return bstack_table_check_alignment(t);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_complete);
 
