@@ -72,9 +72,10 @@ parse_args() {
 
 # The binaries the base carries, by host path. lsblk is for the demo.
 # GNU cmp and md5sum replace busybox's: under TCG they compare and hash
-# several times faster, and the cases compare hundreds of MB.
+# several times faster, and the cases compare hundreds of MB. util-linux's
+# blkdiscard has -z, which busybox's lacks.
 base_bins() {
-	command -v busybox fio dmsetup lsblk cmp md5sum || true
+	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard || true
 }
 
 # Every library a dynamic binary needs, as ldd resolves it, and the loader.

@@ -549,6 +549,7 @@ static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
 void bstack_table_stack_limits(struct bstack_table *t,
 			       struct queue_limits *lim)
 {
+	struct bstack_lower *l;
 	unsigned int i;
 
 	blk_set_stacking_limits(lim);
@@ -565,11 +566,20 @@ void bstack_table_stack_limits(struct bstack_table *t,
 	for (i = 0; i < t->num_targets; i++)
 		if (t->targets[i].type->io_hints)
 			t->targets[i].type->io_hints(&t->targets[i], lim);
-	/* Discard and write-zeroes are not mapped yet: do not offer them. */
-	lim->max_hw_discard_sectors = 0;
-	lim->max_write_zeroes_sectors = 0;
-	lim->max_secure_erase_sectors = 0;
-	lim->discard_granularity = 0;
+	/*
+	 * blk_stack_limits() keeps the smallest write-zeroes size, so one
+	 * lower device without it turns it off; but it keeps the smallest
+	 * non-zero discard and secure-erase sizes. Offer those only when
+	 * every lower device takes them, as dm does.
+	 */
+	list_for_each_entry(l, &t->lowers, list) {
+		if (!bdev_max_discard_sectors(l->bdev)) {
+			lim->max_hw_discard_sectors = 0;
+			lim->discard_granularity = 0;
+		}
+		if (!bdev_max_secure_erase_sectors(l->bdev))
+			lim->max_secure_erase_sectors = 0;
+	}
 	lim->features &= ~BLK_FEAT_ZONED;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
