@@ -29,6 +29,7 @@ BASE_FORMAT=1
 # null_blk; dm-mod has no dependencies).
 STOCK_MODULES="kernel/fs/configfs/configfs.ko.xz
 kernel/drivers/block/null_blk/null_blk.ko.xz
+kernel/drivers/block/loop.ko.xz
 kernel/drivers/md/dm-mod.ko.xz"
 
 usage() {
@@ -73,9 +74,11 @@ parse_args() {
 # The binaries the base carries, by host path. lsblk is for the demo.
 # GNU cmp and md5sum replace busybox's: under TCG they compare and hash
 # several times faster, and the cases compare hundreds of MB. util-linux's
-# blkdiscard has -z, which busybox's lacks.
+# blkdiscard has -z, which busybox's lacks; losetup and fallocate are
+# util-linux's too, for the write-zeroes case.
 base_bins() {
-	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard || true
+	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard losetup \
+		fallocate || true
 }
 
 # Every library a dynamic binary needs, as ldd resolves it, and the loader.

@@ -197,6 +197,9 @@ struct list_head *bstack_device_list(void);
 struct bstack_table *bstack_device_table(struct bstack_device *bd,
 					 bool inactive);
 void bstack_device_remove_all(void);
+struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
+		       struct bio_set *bs);
+void bstack_submit_clone(struct bio *clone);
 struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 					struct bstack_table *t,
 					struct bio *bio, unsigned int sectors,

@@ -17,9 +17,15 @@
 #include <linux/module.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
+#include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 
 #include "bstack.h"
+
+static LIST_HEAD(bstack_devices);
+static DEFINE_IDA(bstack_minors);
+static int bstack_major;
+static struct workqueue_struct *bstack_wq;
 
 /*
  * bstack_ctl_lock serialises every control operation (create, load,
@@ -27,10 +33,7 @@
  * on the I/O path.
  */
 DEFINE_MUTEX(bstack_ctl_lock);
-static LIST_HEAD(bstack_devices);
-static DEFINE_IDA(bstack_minors);
-static int bstack_major;
-static struct workqueue_struct *bstack_wq;
+EXPORT_SYMBOL_IF_KUNIT(bstack_ctl_lock);
 
 /*
  * The holder of every lower device, as dm has one for all its devices:
@@ -174,6 +177,28 @@ void bstack_io_add_clone(struct bstack_io *io, struct bio *clone)
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_add_clone);
 
 /**
+ * bstack_cut - a clone of the first @sectors of @bio
+ * @bio:	the bio to cut from
+ * @sectors:	the length of the piece, at most bio_sectors(@bio)
+ * @gfp:	how the allocation may wait
+ * @bs:		the bio_set to allocate from
+ *
+ * When the piece is shorter than @bio, @bio is advanced past it. NULL only
+ * when @gfp may not wait and the bio_set's pool is empty. KUnit tests
+ * redirect it to fail on demand.
+ */
+struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
+		       struct bio_set *bs)
+{
+	KUNIT_STATIC_STUB_REDIRECT(bstack_cut, bio, sectors, gfp, bs);
+
+	if (sectors < bio_sectors(bio))
+		return bio_split(bio, sectors, gfp, bs);
+	return bio_alloc_clone(NULL, bio, gfp, bs);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_cut);
+
+/**
  * bstack_io_alloc_piece - cut the first @sectors of @bio into an io
  * @bd:		the device @bio was submitted to
  * @t:		the live table; the io takes over the caller's reference
@@ -195,12 +220,8 @@ struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 					gfp_t gfp)
 {
 	bool split = sectors < bio_sectors(bio);
-	struct bio *clone;
+	struct bio *clone = bstack_cut(bio, sectors, gfp, &bd->bs);
 
-	if (split)
-		clone = bio_split(bio, sectors, gfp, &bd->bs);
-	else
-		clone = bio_alloc_clone(NULL, bio, gfp, &bd->bs);
 	if (unlikely(!clone))
 		return NULL;
 	if (split)
@@ -208,6 +229,20 @@ struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 	return bstack_io_init(clone, bio, t);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
+
+/**
+ * bstack_submit_clone - send a remapped clone to its lower device
+ * @clone:	the clone, with its lower device and sector set
+ *
+ * KUnit tests redirect it to see the clones and end them.
+ */
+void bstack_submit_clone(struct bio *clone)
+{
+	KUNIT_STATIC_STUB_REDIRECT(bstack_submit_clone, clone);
+
+	submit_bio_noacct(clone);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_submit_clone);
 
 static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 			   struct bio *bio)
@@ -234,15 +269,17 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	split = sectors < bio_sectors(bio);
 	if (unlikely(bio->bi_opf & REQ_NOWAIT)) {
 		/*
-		 * Once its first piece is on its way, a split bio cannot be
-		 * taken back: rather than end half of it with AGAIN, let the
-		 * submitter retry all of it where it may block.
+		 * A piece that cannot have its clone without waiting ends
+		 * the whole bio with AGAIN. Its earlier pieces may be on
+		 * their way already: the submitter retries all of it from a
+		 * context that may block, as it does when one bio of a
+		 * multi-bio NOWAIT direct I/O fails (__blkdev_direct_IO()).
 		 */
-		io = split ? NULL : bstack_io_alloc_piece(bd, t, bio, sectors,
-							  GFP_NOWAIT);
-		if (!io) {
+		io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOWAIT);
+		if (unlikely(!io)) {
 			percpu_ref_put(&t->ref);
-			bio_wouldblock_error(bio);
+			bstack_bio_keep_error(bio, BLK_STS_AGAIN);
+			bio_endio(bio);
 			return;
 		}
 	} else {
@@ -260,7 +297,7 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	}
 	clone = &io->clone.bio;
 	if (ti->type->map(ti, clone) == BSTACK_MAP_REMAPPED)
-		submit_bio_noacct(clone);
+		bstack_submit_clone(clone);
 	/* The rest comes back here once the piece above is on its way. */
 	if (split)
 		submit_bio_noacct(bio);
@@ -290,7 +327,7 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 		clone->bi_iter.bi_size = 0;
 		clone->bi_opf = REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC;
 		/* Submitted before the next allocation: see the top of the file. */
-		submit_bio_noacct(clone);
+		bstack_submit_clone(clone);
 	}
 
 	if (io) {
@@ -519,6 +556,7 @@ out_free_bd:
 		 name, r);
 	return r;
 }
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_create);
 
 void bstack_device_set_inactive(struct bstack_device *bd,
 				struct bstack_table *t)
@@ -528,6 +566,7 @@ void bstack_device_set_inactive(struct bstack_device *bd,
 		bstack_table_destroy(bd->inactive);
 	bd->inactive = t;
 }
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_set_inactive);
 
 /*
  * Take @t out of service: wait until the last bio mapped with it is in,
@@ -580,7 +619,14 @@ void bstack_table_stack_limits(struct bstack_table *t,
 		if (!bdev_max_secure_erase_sectors(l->bdev))
 			lim->max_secure_erase_sectors = 0;
 	}
+	/*
+	 * Zoned lower devices are refused. Without any lower device (a
+	 * table of zero and error lines) the zone limits would keep the
+	 * stacking defaults, which a device that is not zoned may not have.
+	 */
 	lim->features &= ~BLK_FEAT_ZONED;
+	lim->max_zone_append_sectors = 0;
+	lim->zone_write_granularity = 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
 
@@ -622,6 +668,7 @@ int bstack_device_resume(struct bstack_device *bd, char *err)
 		bstack_table_retire(old);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_resume);
 
 /**
  * bstack_device_remove - tear down a device nobody has open
@@ -666,6 +713,7 @@ int bstack_device_remove(struct bstack_device *bd, char *err)
 	kfree(bd);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_remove);
 
 void bstack_device_remove_all(void)
 {

@@ -90,6 +90,7 @@ must_fail_1line() {
 #   bstack     the module is loaded (/dev/bstack-control exists)
 #   bstackctl  the control tool
 #   nullb      null_blk with configfs
+#   loop       the loop driver and util-linux losetup
 #   dm         device-mapper (and dmsetup)
 #   debugfs, kmemleak, fault-injection, kunit, io_uring, aio, sysvipc
 #   debug-kernel  the debug kernel (KASAN, lockdep, kmemleak)
@@ -110,6 +111,9 @@ _requires_one() {
 	nullb)
 		[ -d "$BSTACK_CONFIGFS/nullb" ] ||
 			{ echo "null_blk with configfs is not available"; return 1; } ;;
+	loop)
+		[ -c /dev/loop-control ] && [ -x /usr/sbin/losetup ] ||
+			{ echo "the loop driver or util-linux losetup is not available"; return 1; } ;;
 	dm)
 		command -v dmsetup > /dev/null && grep -qw device-mapper /proc/misc ||
 			{ echo "device-mapper or dmsetup is not available"; return 1; } ;;
@@ -319,6 +323,15 @@ dm_create() {
 dm_remove() {
 	dm_dev "$1" > /dev/null 2>&1 || return 0
 	dmsetup remove --noudevsync "$1"
+}
+
+# loop_create FILE: a loop device over FILE (util-linux losetup), print its
+# /dev path; detached when the case exits.
+loop_create() {
+	_loop=$(/usr/sbin/losetup -f --show "$1" 2> "$BSTACK_TMP/losetup.err") ||
+		fail "losetup $1: $(head -n 1 "$BSTACK_TMP/losetup.err")"
+	cleanup_push "/usr/sbin/losetup -d $_loop"
+	echo "$_loop"
 }
 
 # ---------------------------------------------------------------- data

@@ -4,6 +4,7 @@
 # several targets is split and each piece goes where its target says, and
 # a read that spans a failing piece fails as a whole although its other
 # pieces succeed. The lower sectors under zero and error stay untouched.
+# Tables of only zero or only error lines, with no lower device, work too.
 . "$BSTACK_LIB"
 requires bstack bstackctl nullb
 
@@ -82,3 +83,20 @@ info "error: reads and writes fail, also inside a larger request"
 dread "$dev" 1032 1000 > "$BSTACK_TMP/a" || fail "reading the second linear range failed"
 pat 1032 1000 > "$BSTACK_TMP/b"
 same "linear 1032+1000" "$BSTACK_TMP/a" "$BSTACK_TMP/b"
+
+# Tables with no lower device at all, like dm's "0 N zero" scratch device:
+# the queue limits come from no device, and must still make a valid disk.
+dev=$(printf '0 4096 zero\n' | bstack_create t004z) || exit 1
+expect_eq "$(blockdev --getsz "$dev")" 4096 "blockdev --getsz of a zero-only table"
+dread "$dev" 100 64 > "$BSTACK_TMP/a" || fail "reading a zero-only table failed"
+zeros 64 > "$BSTACK_TMP/b"
+same "a zero-only table reads zeros" "$BSTACK_TMP/a" "$BSTACK_TMP/b"
+dd if="$BSTACK_TMP/w" of="$dev" bs=512 seek=8 oflag=direct 2>/dev/null ||
+	fail "a write to a zero-only table failed"
+bstack_remove t004z
+dev=$(printf '0 64 error\n' | bstack_create t004e) || exit 1
+if dread "$dev" 0 8 > /dev/null; then
+	fail "a read of an error-only table succeeded"
+fi
+info "an error-only table fails reads"
+bstack_remove t004e

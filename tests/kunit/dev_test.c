@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for bstack on real devices: the flush fan-out, REQ_NOWAIT,
+ * and queue limits stacked from lower devices with made-up limits.
+ *
+ * Each case makes three lower bstack devices, each mapped by one "zero"
+ * line (real gendisks that need no hardware), and an upper bstack device
+ * whose table maps them. Bios go in through submit_bio() on the upper
+ * device. bstack_submit_clone() and bstack_cut() are redirected with KUnit
+ * static stubs, for the test's own thread only: the test sees each clone
+ * the upper device sends down, decides when it ends, and can make a
+ * clone allocation fail as an empty mempool would.
+ */
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/part_stat.h>
+
+#include "../../src/bstack.h"
+
+#define NR_LOWER	3
+#define LOWER_SECTORS	8192
+#define MAX_SEEN	16
+
+struct dev_ctx {
+	struct bstack_device *lower[NR_LOWER];
+	struct bstack_device *upper;
+	char err[BSTACK_ERROR_LEN];
+
+	/* What the redirected bstack_submit_clone() saw, in order. */
+	unsigned int submitted;
+	struct bio *clones[MAX_SEEN];
+	struct block_device *bdevs[MAX_SEEN];
+	blk_opf_t opfs[MAX_SEEN];
+	sector_t sectors[MAX_SEEN];
+	unsigned int sizes[MAX_SEEN];
+	bool hold;		/* keep the clones; else end them at once */
+
+	/* The redirected bstack_cut(): fail call number @fail_cut (from 1). */
+	unsigned int cuts;
+	unsigned int fail_cut;
+	gfp_t cut_gfp[MAX_SEEN];
+
+	/* The original bio. */
+	struct page *page;
+	int ended;
+	blk_status_t status;
+	struct completion done;
+};
+
+static void fake_submit_clone(struct bio *clone)
+{
+	struct dev_ctx *ctx = kunit_get_current_test()->priv;
+	unsigned int i = ctx->submitted++;
+
+	if (i < MAX_SEEN) {
+		ctx->clones[i] = clone;
+		ctx->bdevs[i] = clone->bi_bdev;
+		ctx->opfs[i] = clone->bi_opf;
+		ctx->sectors[i] = clone->bi_iter.bi_sector;
+		ctx->sizes[i] = clone->bi_iter.bi_size;
+		if (ctx->hold)
+			return;
+	}
+	bio_endio(clone);
+}
+
+static struct bio *fake_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
+			    struct bio_set *bs)
+{
+	struct dev_ctx *ctx = kunit_get_current_test()->priv;
+	unsigned int n = ++ctx->cuts;
+
+	if (n <= MAX_SEEN)
+		ctx->cut_gfp[n - 1] = gfp;
+	if (n == ctx->fail_cut)
+		return NULL;
+	/* What bstack_cut() does. */
+	if (sectors < bio_sectors(bio))
+		return bio_split(bio, sectors, gfp, bs);
+	return bio_alloc_clone(NULL, bio, gfp, bs);
+}
+
+/* End the clones held so far, last first, each with @status. */
+static void end_held(struct dev_ctx *ctx, blk_status_t status)
+{
+	unsigned int i = min_t(unsigned int, ctx->submitted, MAX_SEEN);
+
+	while (i--) {
+		if (!ctx->clones[i])
+			continue;
+		ctx->clones[i]->bi_status = status;
+		bio_endio(ctx->clones[i]);
+		ctx->clones[i] = NULL;
+	}
+}
+
+/*
+ * Load @text ("start length type args" lines) into @bd and make it live.
+ * Returns 0, or the refusal with its reason in ctx->err.
+ */
+static int load(struct kunit *test, struct bstack_device *bd, const char *text)
+{
+	struct dev_ctx *ctx = test->priv;
+	char *copy, *pos, *line, type[32];
+	unsigned long long start, len;
+	struct bstack_table *t;
+	unsigned int nr = 0;
+	int r = 0, n;
+
+	copy = kunit_kstrdup(test, text, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, copy);
+	ctx->err[0] = '\0';
+	t = bstack_table_alloc(bd, 16, BLK_OPEN_READ | BLK_OPEN_WRITE,
+			       ctx->err);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	pos = copy;
+	while ((line = strsep(&pos, "\n")) && !r) {
+		if (!*line)
+			continue;
+		if (sscanf(line, "%llu %llu %31s %n", &start, &len, type,
+			   &n) != 3) {
+			KUNIT_FAIL(test, "cannot parse the test's line '%s'",
+				   line);
+			r = -EINVAL;
+			break;
+		}
+		r = bstack_table_add_target(t, type, start, len, line + n,
+					    ++nr);
+	}
+	if (!r)
+		r = bstack_table_complete(t);
+	if (r) {
+		bstack_table_destroy(t);
+		return r;
+	}
+	mutex_lock(&bstack_ctl_lock);
+	bstack_device_set_inactive(bd, t);
+	r = bstack_device_resume(bd, ctx->err);
+	mutex_unlock(&bstack_ctl_lock);
+	return r;
+}
+
+/* A string that lives as long as the test. */
+static __printf(2, 3) char *tprintf(struct kunit *test, const char *fmt, ...)
+{
+	char *buf = kunit_kzalloc(test, 512, GFP_KERNEL);
+	va_list ap;
+	int n;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	va_start(ap, fmt);
+	n = vsnprintf(buf, 512, fmt, ap);
+	va_end(ap);
+	KUNIT_ASSERT_LT(test, n, 512);
+	return buf;
+}
+
+/* "MAJ:MIN" of lower device @i, for tables. */
+static const char *ldev(struct kunit *test, unsigned int i)
+{
+	struct dev_ctx *ctx = test->priv;
+	dev_t dev = disk_devt(ctx->lower[i]->disk);
+
+	return tprintf(test, "%u:%u", MAJOR(dev), MINOR(dev));
+}
+
+static struct bstack_device *make_device(struct kunit *test, const char *name)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct bstack_device *bd;
+	int r;
+
+	mutex_lock(&bstack_ctl_lock);
+	r = bstack_device_create(name, "", false, &bd, ctx->err);
+	mutex_unlock(&bstack_ctl_lock);
+	KUNIT_ASSERT_EQ_MSG(test, r, 0, "creating %s: %s", name, ctx->err);
+	return bd;
+}
+
+/*
+ * Remove @bd. A table closes its lower devices with fput(), which a kernel
+ * thread such as this test's defers to a work item: until that has run,
+ * the lower device still counts an opener.
+ */
+static void remove_device(struct kunit *test, struct bstack_device *bd)
+{
+	struct dev_ctx *ctx = test->priv;
+	int r, tries = 0;
+
+	if (!bd)
+		return;
+	for (;;) {
+		mutex_lock(&bstack_ctl_lock);
+		r = bstack_device_remove(bd, ctx->err);
+		mutex_unlock(&bstack_ctl_lock);
+		if (r != -EBUSY || ++tries == 200)
+			break;
+		flush_delayed_fput();
+		usleep_range(10000, 20000);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, r, 0, "removing: %s", ctx->err);
+}
+
+/* Give lower device @i a write cache, as the disks under it would have. */
+static void set_write_cache(struct kunit *test, unsigned int i)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct request_queue *q = ctx->lower[i]->disk->queue;
+	struct queue_limits lim = queue_limits_start_update(q);
+
+	lim.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+	KUNIT_ASSERT_EQ(test, queue_limits_commit_update(q, &lim), 0);
+}
+
+static int dev_init(struct kunit *test)
+{
+	static const char * const names[NR_LOWER] = {
+		"kunit-lower0", "kunit-lower1", "kunit-lower2",
+	};
+	struct dev_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	test->priv = ctx;
+	init_completion(&ctx->done);
+	ctx->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->page);
+	for (i = 0; i < NR_LOWER; i++) {
+		ctx->lower[i] = make_device(test, names[i]);
+		KUNIT_ASSERT_EQ_MSG(test, load(test, ctx->lower[i],
+					       "0 8192 zero"), 0,
+				    "%s", ctx->err);
+		set_write_cache(test, i);
+	}
+	ctx->upper = make_device(test, "kunit-upper");
+	return 0;
+}
+
+static void dev_exit(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	unsigned int i;
+
+	/* Nothing may still be held: end it rather than leak it. */
+	end_held(ctx, BLK_STS_IOERR);
+	remove_device(test, ctx->upper);
+	for (i = 0; i < NR_LOWER; i++)
+		remove_device(test, ctx->lower[i]);
+	if (ctx->page)
+		__free_page(ctx->page);
+}
+
+/*
+ * Three lower devices under five lines: lower0 twice, lower1 by a linear
+ * line and as a stripe, lower2 as the other stripe.
+ */
+static void load_mixed(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	const char *text;
+
+	text = tprintf(test,
+		       "0 1024 linear %s 0\n"
+		       "1024 1024 linear %s 0\n"
+		       "2048 1024 linear %s 1024\n"
+		       "3072 2048 striped 2 8 %s 1024 %s 0\n"
+		       "5120 64 zero\n",
+		       ldev(test, 0), ldev(test, 1), ldev(test, 0),
+		       ldev(test, 1), ldev(test, 2));
+	KUNIT_ASSERT_EQ_MSG(test, load(test, ctx->upper, text), 0, "%s",
+			    ctx->err);
+}
+
+static void orig_endio(struct bio *bio)
+{
+	struct dev_ctx *ctx = bio->bi_private;
+
+	ctx->ended++;
+	ctx->status = bio->bi_status;
+	complete(&ctx->done);
+}
+
+/* A bio for the upper device: @sectors of data (0 for none) at @sector. */
+static struct bio *orig_bio(struct kunit *test, blk_opf_t opf,
+			    sector_t sector, unsigned int sectors)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct bio *bio;
+
+	bio = bio_alloc(ctx->upper->disk->part0, 1, opf, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, bio);
+	if (sectors)
+		__bio_add_page(bio, ctx->page, sectors << SECTOR_SHIFT, 0);
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_end_io = orig_endio;
+	bio->bi_private = ctx;
+	return bio;
+}
+
+static unsigned long writes_of(struct dev_ctx *ctx, unsigned int i)
+{
+	return part_stat_read(ctx->lower[i]->disk->part0, ios[STAT_WRITE]);
+}
+
+/*
+ * An empty flush goes to each distinct lower device exactly once, and the
+ * original ends after the last of them, once.
+ */
+static void flush_fans_out(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	unsigned int i, j, seen[NR_LOWER] = { };
+	struct bio *bio;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	ctx->hold = true;
+	bio = orig_bio(test, REQ_OP_WRITE | REQ_PREFLUSH, 0, 0);
+	submit_bio(bio);
+
+	KUNIT_ASSERT_EQ(test, ctx->submitted, NR_LOWER);
+	for (i = 0; i < NR_LOWER; i++) {
+		KUNIT_EXPECT_EQ(test, bio_op(ctx->clones[i]), REQ_OP_WRITE);
+		KUNIT_EXPECT_TRUE(test, ctx->opfs[i] & REQ_PREFLUSH);
+		KUNIT_EXPECT_EQ(test, ctx->sizes[i], 0);
+		for (j = 0; j < NR_LOWER; j++)
+			if (ctx->bdevs[i] == ctx->lower[j]->disk->part0)
+				seen[j]++;
+	}
+	for (j = 0; j < NR_LOWER; j++)
+		KUNIT_EXPECT_EQ_MSG(test, seen[j], 1, "flushes sent to lower%u",
+				    j);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 0);
+	end_held(ctx, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_OK);
+	/* An error from one device's flush is the original's error. */
+	ctx->ended = 0;
+	bio_reset(bio, ctx->upper->disk->part0, REQ_OP_WRITE | REQ_PREFLUSH);
+	bio->bi_end_io = orig_endio;
+	bio->bi_private = ctx;
+	ctx->submitted = 0;
+	submit_bio(bio);
+	KUNIT_ASSERT_EQ(test, ctx->submitted, NR_LOWER);
+	ctx->clones[1]->bi_status = BLK_STS_IOERR;
+	bio_endio(ctx->clones[1]);
+	ctx->clones[1] = NULL;
+	end_held(ctx, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_IOERR);
+	bio_put(bio);
+}
+
+/*
+ * A flush with data: the flushes first, and the write only once they are
+ * all in, to the one lower device that maps its sectors.
+ */
+static void flush_then_write(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	unsigned long before[NR_LOWER];
+	unsigned int i;
+	struct bio *bio;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	ctx->hold = true;
+	for (i = 0; i < NR_LOWER; i++)
+		before[i] = writes_of(ctx, i);
+	/* Sectors 1030..1037: lower1 through the second line. */
+	bio = orig_bio(test, REQ_OP_WRITE | REQ_PREFLUSH, 1030, 8);
+	submit_bio(bio);
+
+	KUNIT_ASSERT_EQ(test, ctx->submitted, NR_LOWER);
+	for (i = 0; i < NR_LOWER; i++)
+		KUNIT_EXPECT_EQ(test, ctx->sizes[i], 0);
+	msleep(20);
+	KUNIT_EXPECT_EQ(test, writes_of(ctx, 1), before[1]);
+	end_held(ctx, BLK_STS_OK);
+	/*
+	 * The write goes down from bstack's worker, outside this test's
+	 * thread, so it takes the real path to lower1.
+	 */
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ctx->done, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, writes_of(ctx, 0), before[0]);
+	KUNIT_EXPECT_EQ(test, writes_of(ctx, 1), before[1] + 1);
+	KUNIT_EXPECT_EQ(test, writes_of(ctx, 2), before[2]);
+	bio_put(bio);
+}
+
+struct nowait_case {
+	const char *desc;
+	blk_opf_t opf;
+	sector_t sector;
+	unsigned int sectors;
+	unsigned int fail_cut;		/* which clone allocation fails */
+	unsigned int cuts;		/* clone allocations expected */
+	unsigned int submitted;		/* clones expected to go down */
+	blk_status_t status;
+};
+
+static const struct nowait_case nowait_cases[] = {
+	{ "fits, pool has room", REQ_OP_READ | REQ_NOWAIT, 10, 8,
+	  0, 1, 1, BLK_STS_OK },
+	{ "fits, pool would block", REQ_OP_READ | REQ_NOWAIT, 10, 8,
+	  1, 1, 0, BLK_STS_AGAIN },
+	{ "split, first piece would block", REQ_OP_WRITE | REQ_NOWAIT,
+	  1020, 8, 1, 1, 0, BLK_STS_AGAIN },
+	{ "split, second piece would block", REQ_OP_WRITE | REQ_NOWAIT,
+	  1020, 8, 2, 2, 1, BLK_STS_AGAIN },
+	{ "split over a stripe chunk, pool has room",
+	  REQ_OP_READ | REQ_NOWAIT, 3076, 8, 0, 2, 2, BLK_STS_OK },
+	{ "flush", REQ_OP_WRITE | REQ_PREFLUSH | REQ_NOWAIT, 0, 0,
+	  0, 0, 0, BLK_STS_AGAIN },
+	{ "blocking split, for contrast", REQ_OP_WRITE, 1020, 8,
+	  0, 2, 2, BLK_STS_OK },
+};
+
+static void nowait_desc(const struct nowait_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(nowait, nowait_cases, nowait_desc);
+
+/*
+ * REQ_NOWAIT: every clone allocation may not block, and the bio ends with
+ * AGAIN, exactly once and after its pieces already sent, when one cannot be
+ * had. What goes down keeps REQ_NOWAIT.
+ */
+static void nowait_io(struct kunit *test)
+{
+	const struct nowait_case *c = test->param_value;
+	struct dev_ctx *ctx = test->priv;
+	bool nowait = c->opf & REQ_NOWAIT;
+	struct bio *bio;
+	unsigned int i;
+
+	load_mixed(test);
+	KUNIT_ASSERT_TRUE(test, bdev_nowait(ctx->upper->disk->part0));
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	kunit_activate_static_stub(test, bstack_cut, fake_cut);
+	ctx->hold = true;
+	ctx->fail_cut = c->fail_cut;
+	bio = orig_bio(test, c->opf, c->sector, c->sectors);
+	submit_bio(bio);
+
+	KUNIT_EXPECT_EQ(test, ctx->cuts, c->cuts);
+	KUNIT_EXPECT_EQ(test, ctx->submitted, c->submitted);
+	for (i = 0; i < min_t(unsigned int, ctx->cuts, MAX_SEEN); i++)
+		KUNIT_EXPECT_EQ_MSG(test, gfpflags_allow_blocking(ctx->cut_gfp[i]),
+				    !nowait, "clone allocation %u", i + 1);
+	for (i = 0; i < min_t(unsigned int, ctx->submitted, MAX_SEEN); i++)
+		KUNIT_EXPECT_EQ_MSG(test, !!(ctx->opfs[i] & REQ_NOWAIT), nowait,
+				    "clone %u", i);
+	/* Nothing ends before the clones already sent are in. */
+	if (c->submitted)
+		KUNIT_EXPECT_EQ(test, ctx->ended, 0);
+	end_held(ctx, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, c->status);
+	bio_put(bio);
+}
+
+/*
+ * Made-up limits on the lower devices, and what the upper device gets:
+ * the strictest of every device any line uses, the striped line's io_min
+ * and io_opt, NOWAIT and discard and secure erase only when every device
+ * has them, and a refusal when a line would cut the larger logical block.
+ */
+struct fake_limits {
+	unsigned int lbs, pbs;		/* logical and physical block */
+	unsigned int max_sectors;
+	unsigned short max_segments;
+	unsigned int discard;		/* max sectors, 0 for none */
+	unsigned int discard_granularity;
+	unsigned int secure_erase;	/* max sectors, 0 for none */
+	bool nowait;
+};
+
+static void set_limits(struct kunit *test, unsigned int i,
+		       const struct fake_limits *f)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct request_queue *q = ctx->lower[i]->disk->queue;
+	struct queue_limits lim = queue_limits_start_update(q);
+
+	lim.logical_block_size = f->lbs;
+	lim.physical_block_size = f->pbs;
+	lim.io_min = f->pbs;
+	lim.dma_alignment = f->lbs - 1;
+	lim.max_hw_sectors = f->max_sectors;
+	lim.max_user_sectors = 0;
+	lim.max_segments = f->max_segments;
+	lim.max_hw_discard_sectors = f->discard;
+	lim.max_user_discard_sectors = UINT_MAX;
+	lim.discard_granularity = f->discard_granularity;
+	lim.max_secure_erase_sectors = f->secure_erase;
+	if (f->nowait)
+		lim.features |= BLK_FEAT_NOWAIT;
+	else
+		lim.features &= ~BLK_FEAT_NOWAIT;
+	KUNIT_ASSERT_EQ(test, queue_limits_commit_update(q, &lim), 0);
+}
+
+static void limits_stacked(struct kunit *test)
+{
+	/* lower0: 512/4096, lower1: 4096/4096, lower2: 512/512. */
+	static const struct fake_limits fake[NR_LOWER] = {
+		{ 512, 4096, 256, 64, 2048, 4096, 1024, true },
+		{ 4096, 4096, 1024, 32, 4096, 65536, 512, false },
+		{ 512, 512, 128, 128, 0, 0, 0, true },
+	};
+	struct dev_ctx *ctx = test->priv;
+	struct queue_limits *lim = &ctx->upper->disk->queue->limits;
+	const char *text;
+	unsigned int i;
+
+	for (i = 0; i < NR_LOWER; i++)
+		set_limits(test, i, &fake[i]);
+
+	/* lower0 and lower2: no discard, no secure erase (lower2 has none). */
+	text = tprintf(test, "0 1000 linear %s 0\n1000 1000 linear %s 8\n",
+		       ldev(test, 0), ldev(test, 2));
+	KUNIT_ASSERT_EQ_MSG(test, load(test, ctx->upper, text), 0, "%s",
+			    ctx->err);
+	KUNIT_EXPECT_EQ(test, lim->logical_block_size, 512);
+	KUNIT_EXPECT_EQ(test, lim->physical_block_size, 4096);
+	KUNIT_EXPECT_EQ(test, lim->max_hw_sectors, 128);
+	KUNIT_EXPECT_EQ(test, lim->max_segments, 64);
+	KUNIT_EXPECT_EQ(test, lim->dma_alignment, 511);
+	KUNIT_EXPECT_EQ(test, lim->max_hw_discard_sectors, 0);
+	KUNIT_EXPECT_EQ(test, lim->max_secure_erase_sectors, 0);
+	KUNIT_EXPECT_TRUE(test, lim->features & BLK_FEAT_NOWAIT);
+	KUNIT_EXPECT_TRUE(test, lim->features & BLK_FEAT_IO_STAT);
+
+	/* A line ending inside one of lower1's 4096-byte blocks is refused. */
+	text = tprintf(test, "0 1004 linear %s 0\n1004 1000 linear %s 8\n",
+		       ldev(test, 0), ldev(test, 1));
+	KUNIT_EXPECT_EQ(test, load(test, ctx->upper, text), -EINVAL);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(ctx->err, "multiples of 8 sectors"));
+	/* The refused table changed nothing. */
+	KUNIT_EXPECT_EQ(test, lim->logical_block_size, 512);
+	KUNIT_EXPECT_EQ(test, get_capacity(ctx->upper->disk), 2000);
+
+	/* lower0 linear + lower0/lower1 striped: 4096-byte blocks. */
+	text = tprintf(test,
+		       "0 1024 linear %s 0\n"
+		       "1024 4096 striped 2 16 %s 2048 %s 8\n",
+		       ldev(test, 0), ldev(test, 0), ldev(test, 1));
+	KUNIT_ASSERT_EQ_MSG(test, load(test, ctx->upper, text), 0, "%s",
+			    ctx->err);
+	KUNIT_EXPECT_EQ(test, get_capacity(ctx->upper->disk), 5120);
+	KUNIT_EXPECT_EQ(test, lim->logical_block_size, 4096);
+	KUNIT_EXPECT_EQ(test, lim->physical_block_size, 4096);
+	KUNIT_EXPECT_EQ(test, lim->max_hw_sectors, 256);
+	KUNIT_EXPECT_EQ(test, lim->max_segments, 32);
+	KUNIT_EXPECT_EQ(test, lim->dma_alignment, 4095);
+	KUNIT_EXPECT_EQ(test, lim->io_min, 16 << SECTOR_SHIFT);
+	KUNIT_EXPECT_EQ(test, lim->io_opt, 2 * 16 << SECTOR_SHIFT);
+	KUNIT_EXPECT_EQ(test, lim->max_hw_discard_sectors, 2048);
+	KUNIT_EXPECT_EQ(test, lim->discard_granularity, 65536);
+	KUNIT_EXPECT_EQ(test, lim->max_secure_erase_sectors, 512);
+	KUNIT_EXPECT_FALSE(test, lim->features & BLK_FEAT_NOWAIT);
+	KUNIT_EXPECT_FALSE(test, bdev_nowait(ctx->upper->disk->part0));
+}
+
+static struct kunit_case bstack_dev_cases[] = {
+	KUNIT_CASE(flush_fans_out),
+	KUNIT_CASE(flush_then_write),
+	KUNIT_CASE_PARAM(nowait_io, nowait_gen_params),
+	KUNIT_CASE(limits_stacked),
+	{}
+};
+
+static struct kunit_suite bstack_dev_suite = {
+	.name		= "bstack_dev",
+	.init		= dev_init,
+	.exit		= dev_exit,
+	.test_cases	= bstack_dev_cases,
+};
+
+kunit_test_suites(&bstack_dev_suite);
