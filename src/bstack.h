@@ -39,6 +39,11 @@ enum bstack_map_result {
  * @map:	remap @clone, which lies wholly inside @ti. Runs in
  *		submit_bio context: it must not sleep on anything but a
  *		mempool.
+ * @map_range:	for a target that sets @ti->num_range_bios: remap @clone,
+ *		a DISCARD, SECURE_ERASE or WRITE_ZEROES inside @ti that may
+ *		cross chunks, onto the part of it that range @index takes
+ *		(stripe @index, for striped), or end it if that part is
+ *		empty. Same context as @map.
  * @table_line:	print the target's arguments as TABLE shows them.
  * @status:	print the target's status as STATUS shows it.
  * @iterate_devices: call @fn for each lower device and its offset, for
@@ -53,6 +58,9 @@ struct bstack_target_type {
 	void (*dtr)(struct bstack_target *ti);
 	enum bstack_map_result (*map)(struct bstack_target *ti,
 				      struct bio *clone);
+	enum bstack_map_result (*map_range)(struct bstack_target *ti,
+					    struct bio *clone,
+					    unsigned int index);
 	void (*table_line)(struct bstack_target *ti, char *buf, size_t len);
 	void (*status)(struct bstack_target *ti, char *buf, size_t len);
 	void (*iterate_devices)(struct bstack_target *ti,
@@ -77,6 +85,9 @@ struct bstack_lower {
  * @chunk:	when not 0, no piece may cross a multiple of @chunk sectors
  *		from @begin (a stripe chunk); set by the constructor.
  * @chunk_shift: log2(@chunk) when it is a power of two, else -1.
+ * @num_range_bios: when not 0, a DISCARD, SECURE_ERASE or WRITE_ZEROES
+ *		that crosses chunks is not cut at each chunk: it goes down
+ *		as this many clones, one per range, through @type->map_range.
  */
 struct bstack_target {
 	struct bstack_table *table;
@@ -86,6 +97,7 @@ struct bstack_target {
 	unsigned int line;
 	u32 chunk;
 	int chunk_shift;
+	unsigned int num_range_bios;
 	void *private;
 };
 
@@ -291,6 +303,8 @@ void bstack_stripe_geom_init(struct bstack_stripe_geom *g, u32 stripes,
 			     u32 chunk);
 void bstack_stripe_locate(const struct bstack_stripe_geom *g, sector_t offset,
 			  u32 *stripe, sector_t *result);
+sector_t bstack_stripe_range_start(const struct bstack_stripe_geom *g,
+				   sector_t offset, u32 stripe);
 
 /* error-zero.c */
 int bstack_error_zero_init(void);

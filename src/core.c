@@ -244,11 +244,100 @@ void bstack_submit_clone(struct bio *clone)
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_submit_clone);
 
+/*
+ * Each piece is one I/O in the statistics, as each dm_io is in dm's: a bio
+ * split in two counts twice, its sectors once.
+ */
+static void bstack_io_start_acct(struct bstack_device *bd,
+				 struct bstack_io *io, struct bio *bio,
+				 unsigned int sectors)
+{
+	if (blk_queue_io_stat(bd->disk->queue)) {
+		io->acct = true;
+		io->sectors = sectors;
+		io->start_time = bdev_start_io_acct(bio->bi_bdev, bio_op(bio),
+						    jiffies);
+	}
+}
+
+/*
+ * A REQ_NOWAIT @bio could not have the clone for its next piece without
+ * waiting: end it with AGAIN. Its earlier pieces may be on their way
+ * already; the submitter retries all of it from a context that may block,
+ * as it does when one bio of a multi-bio NOWAIT direct I/O fails
+ * (__blkdev_direct_IO()).
+ */
+static void bstack_bio_wouldblock(struct bstack_table *t, struct bio *bio)
+{
+	percpu_ref_put(&t->ref);
+	bstack_bio_keep_error(bio, BLK_STS_AGAIN);
+	bio_endio(bio);
+}
+
+static bool bstack_op_is_range(struct bio *bio)
+{
+	switch (bio_op(bio)) {
+	case REQ_OP_DISCARD:
+	case REQ_OP_SECURE_ERASE:
+	case REQ_OP_WRITE_ZEROES:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A DISCARD, SECURE_ERASE or WRITE_ZEROES carries no data, so a target
+ * with ranges (striped) takes the whole piece inside it as one clone per
+ * range rather than one piece per chunk: dm-stripe's stripe_map_range().
+ * The first clone is the io's own; each clone is submitted before the next
+ * is allocated, while the io holds a reference of its own.
+ */
+static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
+			     struct bstack_target *ti, struct bio *bio,
+			     unsigned int sectors, gfp_t gfp)
+{
+	bool split = sectors < bio_sectors(bio);
+	blk_status_t status = BLK_STS_OK;
+	struct bvec_iter piece;
+	struct bstack_io *io;
+	struct bio *clone;
+	unsigned int i;
+
+	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
+	if (unlikely(!io)) {
+		bstack_bio_wouldblock(t, bio);
+		return;
+	}
+	bstack_io_start_acct(bd, io, bio, sectors);
+	atomic_inc(&io->pending);	/* the mapping's reference */
+	clone = &io->clone.bio;
+	piece = clone->bi_iter;
+	for (i = 0; i < ti->num_range_bios; i++) {
+		if (i) {
+			/* With GFP_NOIO this never fails. */
+			clone = bio_alloc_clone(NULL, bio, gfp, &bd->bs);
+			if (unlikely(!clone)) {
+				status = BLK_STS_AGAIN;
+				break;
+			}
+			clone->bi_iter = piece;
+			bstack_io_add_clone(io, clone);
+		}
+		if (ti->type->map_range(ti, clone, i) == BSTACK_MAP_REMAPPED)
+			bstack_submit_clone(clone);
+	}
+	if (split)
+		submit_bio_noacct(bio);
+	bstack_io_put(io, status);
+}
+
 static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 			   struct bio *bio)
 {
 	sector_t sector = bio->bi_iter.bi_sector;
 	struct bstack_target *ti = bstack_table_find_target(t, sector);
+	gfp_t gfp = GFP_NOIO;
 	unsigned int sectors;
 	struct bstack_io *io;
 	struct bio *clone;
@@ -264,37 +353,32 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		bio_io_error(bio);
 		return;
 	}
+	if (unlikely(bio->bi_opf & REQ_NOWAIT))
+		gfp = GFP_NOWAIT;
 
 	sectors = bstack_target_max_io(ti, sector, bio_sectors(bio));
-	split = sectors < bio_sectors(bio);
-	if (unlikely(bio->bi_opf & REQ_NOWAIT)) {
-		/*
-		 * A piece that cannot have its clone without waiting ends
-		 * the whole bio with AGAIN. Its earlier pieces may be on
-		 * their way already: the submitter retries all of it from a
-		 * context that may block, as it does when one bio of a
-		 * multi-bio NOWAIT direct I/O fails (__blkdev_direct_IO()).
-		 */
-		io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOWAIT);
-		if (unlikely(!io)) {
-			percpu_ref_put(&t->ref);
-			bstack_bio_keep_error(bio, BLK_STS_AGAIN);
-			bio_endio(bio);
+	if (unlikely(ti->num_range_bios && bstack_op_is_range(bio))) {
+		unsigned int in_target = min_t(sector_t, bio_sectors(bio),
+					       ti->begin + ti->len - sector);
+
+		/* Worth it only when the piece would cross a chunk. */
+		if (sectors < in_target) {
+			bstack_map_range(bd, t, ti, bio, in_target, gfp);
 			return;
 		}
-	} else {
-		io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOIO);
 	}
+	split = sectors < bio_sectors(bio);
+
 	/*
-	 * Each piece is one I/O in the statistics, as each dm_io is in dm's:
-	 * a bio split in two counts twice, its sectors once.
+	 * Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT, and
+	 * the bio ends with AGAIN when one cannot be had.
 	 */
-	if (blk_queue_io_stat(bd->disk->queue)) {
-		io->acct = true;
-		io->sectors = sectors;
-		io->start_time = bdev_start_io_acct(bio->bi_bdev, bio_op(bio),
-						    jiffies);
+	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
+	if (unlikely(!io)) {
+		bstack_bio_wouldblock(t, bio);
+		return;
 	}
+	bstack_io_start_acct(bd, io, bio, sectors);
 	clone = &io->clone.bio;
 	if (ti->type->map(ti, clone) == BSTACK_MAP_REMAPPED)
 		bstack_submit_clone(clone);

@@ -74,6 +74,41 @@ void bstack_stripe_locate(const struct bstack_stripe_geom *g, sector_t offset,
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_stripe_locate);
 
+/**
+ * bstack_stripe_range_start - where a range of the target begins on a stripe
+ * @g:		the geometry
+ * @offset:	the first sector of the range, from the start of the target
+ * @stripe:	the stripe
+ *
+ * Returns the first sector of @stripe, from the stripe's offset, that
+ * holds a sector of the target at or after @offset. The sectors of a range
+ * [b, e) of the target that live on @stripe are the stripe's sectors from
+ * bstack_stripe_range_start(b) up to bstack_stripe_range_start(e): one
+ * contiguous run, empty when the two are equal.
+ */
+sector_t bstack_stripe_range_start(const struct bstack_stripe_geom *g,
+				   sector_t offset, u32 stripe)
+{
+	sector_t result, in_chunk;
+	u32 s;
+
+	bstack_stripe_locate(g, offset, &s, &result);
+	if (s == stripe)
+		return result;
+	/* The start of the row of chunks @offset is in, on @stripe... */
+	if (g->chunk_shift >= 0) {
+		result &= ~(sector_t)(g->chunk - 1);
+	} else {
+		in_chunk = result;
+		result -= sector_div(in_chunk, g->chunk);
+	}
+	/* ...which lies before @offset if @stripe comes first in the row. */
+	if (stripe < s)
+		result += g->chunk;
+	return result;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_stripe_range_start);
+
 static int stripe_get(struct bstack_target *ti, struct stripe_c *sc,
 		      unsigned int i, char **argv, sector_t width)
 {
@@ -149,9 +184,14 @@ static int stripe_ctr(struct bstack_target *ti, unsigned int argc,
 		if (r)
 			goto out_free;
 	}
-	/* No I/O may cross a chunk: the core splits at chunk boundaries. */
+	/*
+	 * No read or write may cross a chunk: the core splits them at chunk
+	 * boundaries. A discard, secure erase or write-zeroes that spans
+	 * chunks goes down as one range per stripe instead, as in dm.
+	 */
 	ti->chunk = chunk;
 	ti->chunk_shift = sc->geom.chunk_shift;
+	ti->num_range_bios = stripes;
 	ti->private = sc;
 	return 0;
 
@@ -176,6 +216,27 @@ static enum bstack_map_result stripe_map(struct bstack_target *ti,
 			     &stripe, &sector);
 	bio_set_dev(clone, sc->stripe[stripe].dev->bdev);
 	clone->bi_iter.bi_sector = sc->stripe[stripe].start + sector;
+	return BSTACK_MAP_REMAPPED;
+}
+
+static enum bstack_map_result stripe_map_range(struct bstack_target *ti,
+					       struct bio *clone,
+					       unsigned int stripe)
+{
+	struct stripe_c *sc = ti->private;
+	sector_t offset = clone->bi_iter.bi_sector - ti->begin;
+	sector_t begin, end;
+
+	begin = bstack_stripe_range_start(&sc->geom, offset, stripe);
+	end = bstack_stripe_range_start(&sc->geom, offset + bio_sectors(clone),
+					stripe);
+	if (begin >= end) {
+		bio_endio(clone);
+		return BSTACK_MAP_SUBMITTED;
+	}
+	bio_set_dev(clone, sc->stripe[stripe].dev->bdev);
+	clone->bi_iter.bi_sector = sc->stripe[stripe].start + begin;
+	clone->bi_iter.bi_size = (end - begin) << SECTOR_SHIFT;
 	return BSTACK_MAP_REMAPPED;
 }
 
@@ -226,6 +287,7 @@ static struct bstack_target_type striped_target = {
 	.ctr		 = stripe_ctr,
 	.dtr		 = stripe_dtr,
 	.map		 = stripe_map,
+	.map_range	 = stripe_map_range,
 	.table_line	 = stripe_table_line,
 	.iterate_devices = stripe_iterate_devices,
 	.io_hints	 = stripe_io_hints,

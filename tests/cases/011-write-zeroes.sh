@@ -7,7 +7,8 @@
 # sectors must be exactly those the table maps (linear and striped with
 # odd offsets, computed here), and the files must lose the space. Over a
 # lower device without WRITE_ZEROES (null_blk), bstack offers none and
-# the same call fails.
+# the same call fails. A write-zeroes that spans many stripe chunks goes
+# down as one request per stripe, as dm-stripe sends it.
 . "$BSTACK_LIB"
 requires bstack bstackctl loop nullb /usr/bin/fallocate
 
@@ -34,11 +35,31 @@ TABLE
 	fail "no WRITE_ZEROES offered over two loop devices that have it"
 
 blocks() { stat -c %b "$1"; }
+# Write requests of a device, less its flushes: fallocate's flush reaches
+# each loop device as a write request that counts as a flush too.
+writes() { awk '{ print $5 - $16 }' "/sys/block/${1#/dev/}/stat"; }
 b0=$(blocks "$BSTACK_TMP/file0") b1=$(blocks "$BSTACK_TMP/file1")
-# Sectors 500..3499: half of the first linear line, the whole striped one,
-# and 452 sectors of the second linear line.
-must "fallocate --punch-hole 500+3000" "$fallocate" -p -o $((500 * 512)) \
-	-l $((3000 * 512)) "$dev"
+
+# punch START LEN: fallocate --punch-hole on sectors START..START+LEN-1.
+punch() {
+	must "fallocate --punch-hole $1+$2" "$fallocate" -p -o $(($1 * 512)) \
+		-l $(($2 * 512)) "$dev"
+}
+
+# Striped sectors 1005..2021, target offsets 5..1021: chunk 0 from its
+# 6th sector (stripe 0), chunks 1..126 whole, and 6 sectors of chunk 127
+# (stripe 1, row 63). Stripe 0 gets its sectors 5..511, stripe 1 its
+# sectors 0..509. One WRITE_ZEROES reaches each loop device, not one per
+# chunk.
+w0=$(writes "$l0") w1=$(writes "$l1")
+punch 1005 1017
+expect_eq "$(($(writes "$l0") - w0))" 1 "WRITE_ZEROES requests that reached $l0"
+expect_eq "$(($(writes "$l1") - w1))" 1 "WRITE_ZEROES requests that reached $l1"
+info "127 chunks of the striped line took one request per stripe"
+# The first linear line, offset 1001: 500..999 -> loop0 1501..2000; the
+# second, offset 2048: 3048..3499 -> loop1 2048..2499.
+punch 500 500
+punch 3048 452
 drop_caches
 
 # lower N START LEN zero|kept: what sectors START+LEN of loop N hold now.
@@ -52,20 +73,19 @@ lower() {
 	fi
 	info "$_l $2+$3: $4"
 }
-# The first linear line, offset 1001: 500..999 -> loop0 1501..2000.
 lower 0 0 1501 kept
 lower 0 1501 500 zero
-lower 0 2001 2095 kept
-# The striped line: all 2048 sectors, 1024 on each stripe.
-lower 0 4096 1024 zero
-lower 0 5120 3072 kept
+lower 0 2001 2100 kept
+lower 0 4101 507 zero		# stripe 0 from 4096: 5..511
+lower 0 4608 3584 kept
 lower 1 0 7 kept
-lower 1 7 1024 zero
-lower 1 1031 1017 kept
-# The second linear line, offset 2048: 3048..3499 -> loop1 2048..2499.
+lower 1 7 510 zero		# stripe 1 from 7: 0..509
+lower 1 517 1531 kept
 lower 1 2048 452 zero
 lower 1 2500 5692 kept
-is_zero "$dev" 500 3000 || fail "$dev 500+3000 should read as zeros"
+is_zero "$dev" 500 500 || fail "$dev 500+500 should read as zeros"
+is_zero "$dev" 1005 1017 || fail "$dev 1005+1017 should read as zeros"
+is_zero "$dev" 3048 452 || fail "$dev 3048+452 should read as zeros"
 [ "$(blocks "$BSTACK_TMP/file0")" -lt "$b0" ] ||
 	fail "file0 kept all its blocks: loop0 saw no WRITE_ZEROES"
 [ "$(blocks "$BSTACK_TMP/file1")" -lt "$b1" ] ||

@@ -376,6 +376,76 @@ static void stripe_arithmetic(struct kunit *test)
 	}
 }
 
+/*
+ * The per-stripe ranges of a discard, against the sectors themselves: for
+ * ranges [b, e) that start and end anywhere in or between chunks, the
+ * sectors of stripe s that bstack_stripe_locate() gives for b..e-1 must be
+ * exactly the run bstack_stripe_range_start(b) .. (e) on stripe s.
+ */
+static void stripe_range_expect(struct kunit *test,
+				const struct bstack_stripe_geom *g, u64 b, u64 e)
+{
+	sector_t lo[8], hi[8], sector;
+	u64 n[8] = { }, off;
+	u32 s, stripe;
+
+	for (off = b; off < e; off++) {
+		bstack_stripe_locate(g, off, &stripe, &sector);
+		if (!n[stripe]++ || sector < lo[stripe])
+			lo[stripe] = sector;
+		if (n[stripe] == 1 || sector > hi[stripe])
+			hi[stripe] = sector;
+	}
+	for (s = 0; s < g->stripes; s++) {
+		sector_t rb = bstack_stripe_range_start(g, b, s);
+		sector_t re = bstack_stripe_range_start(g, e, s);
+
+		if (!n[s]) {
+			KUNIT_EXPECT_GE_MSG(test, rb, re,
+					    "%u x %u, [%llu, %llu), stripe %u",
+					    g->stripes, g->chunk, b, e, s);
+			continue;
+		}
+		/* One contiguous run, from the lowest sector to the highest. */
+		KUNIT_EXPECT_EQ_MSG(test, rb, lo[s],
+				    "%u x %u, [%llu, %llu), stripe %u",
+				    g->stripes, g->chunk, b, e, s);
+		KUNIT_EXPECT_EQ_MSG(test, re, hi[s] + 1,
+				    "%u x %u, [%llu, %llu), stripe %u",
+				    g->stripes, g->chunk, b, e, s);
+		KUNIT_EXPECT_EQ_MSG(test, re - rb, n[s],
+				    "%u x %u, [%llu, %llu), stripe %u",
+				    g->stripes, g->chunk, b, e, s);
+	}
+}
+
+static void stripe_ranges(struct kunit *test)
+{
+	const u32 chunk = *(const u32 *)test->param_value;
+	struct bstack_stripe_geom g;
+	u32 stripes;
+
+	for (stripes = 1; stripes <= 5; stripes++) {
+		u64 row = (u64)chunk * stripes;
+		/* Starts and lengths at and around chunk and row edges. */
+		const u64 starts[] = {
+			0, 1, chunk - 1, chunk, chunk + 1, row - 1, row,
+			row + chunk / 2,
+		};
+		const u64 lens[] = {
+			1, chunk - 1 ?: 1, chunk, chunk + 1, row - 1 ?: 1, row,
+			row + 1, 2 * row + 3,
+		};
+		unsigned int i, j;
+
+		bstack_stripe_geom_init(&g, stripes, chunk);
+		for (i = 0; i < ARRAY_SIZE(starts); i++)
+			for (j = 0; j < ARRAY_SIZE(lens); j++)
+				stripe_range_expect(test, &g, starts[i],
+						    starts[i] + lens[j]);
+	}
+}
+
 /* Pieces never cross a chunk, counted from the target's start. */
 static void stripe_split_points(struct kunit *test)
 {
@@ -763,6 +833,7 @@ static struct kunit_case bstack_table_cases[] = {
 	KUNIT_CASE(specs_hostile),
 	KUNIT_CASE_PARAM(stripe_arithmetic, chunk_gen_params),
 	KUNIT_CASE(stripe_split_points),
+	KUNIT_CASE_PARAM(stripe_ranges, chunk_gen_params),
 	{}
 };
 

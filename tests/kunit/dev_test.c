@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests for bstack on real devices: the flush fan-out, REQ_NOWAIT,
- * and queue limits stacked from lower devices with made-up limits.
+ * discards sent per stripe, and queue limits stacked from lower devices
+ * with made-up limits.
  *
  * Each case makes three lower bstack devices, each mapped by one "zero"
  * line (real gendisks that need no hardware), and an upper bstack device
@@ -206,14 +207,20 @@ static void remove_device(struct kunit *test, struct bstack_device *bd)
 	KUNIT_EXPECT_EQ_MSG(test, r, 0, "removing: %s", ctx->err);
 }
 
-/* Give lower device @i a write cache, as the disks under it would have. */
-static void set_write_cache(struct kunit *test, unsigned int i)
+/*
+ * Give lower device @i a write cache, discard and secure erase, as the
+ * disks under it would have, so that the block layer lets them through.
+ */
+static void set_lower_features(struct kunit *test, unsigned int i)
 {
 	struct dev_ctx *ctx = test->priv;
 	struct request_queue *q = ctx->lower[i]->disk->queue;
 	struct queue_limits lim = queue_limits_start_update(q);
 
 	lim.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+	lim.max_hw_discard_sectors = 1 << 20;
+	lim.discard_granularity = SECTOR_SIZE;
+	lim.max_secure_erase_sectors = 1 << 20;
 	KUNIT_ASSERT_EQ(test, queue_limits_commit_update(q, &lim), 0);
 }
 
@@ -235,7 +242,7 @@ static int dev_init(struct kunit *test)
 		KUNIT_ASSERT_EQ_MSG(test, load(test, ctx->lower[i],
 					       "0 8192 zero"), 0,
 				    "%s", ctx->err);
-		set_write_cache(test, i);
+		set_lower_features(test, i);
 	}
 	ctx->upper = make_device(test, "kunit-upper");
 	return 0;
@@ -472,6 +479,98 @@ static void nowait_io(struct kunit *test)
 	bio_put(bio);
 }
 
+struct range_clone {
+	unsigned int lower;
+	sector_t sector;
+	unsigned int sectors;
+};
+
+struct range_case {
+	const char *desc;
+	enum req_op op;
+	sector_t sector;
+	unsigned int sectors;
+	unsigned int nr;		/* clones that go down */
+	struct range_clone clones[3];	/* in the order they go down */
+};
+
+/*
+ * Over load_mixed()'s table. Its striped line maps 3072..5119, 2 stripes
+ * of 8 sectors: lower1 from 1024 and lower2 from 0. 3077+100 is target
+ * offsets 5..104: chunk 0 from its 6th sector (stripe 0), chunks 1..12,
+ * and the first sector of chunk 13 (stripe 1, row 6), so stripe 0 gets
+ * 5..55 and stripe 1 gets 0..48.
+ */
+static const struct range_case range_cases[] = {
+	{ "discard over 14 chunks", REQ_OP_DISCARD, 3077, 100, 2,
+	  { { 1, 1024 + 5, 51 }, { 2, 0, 49 } } },
+	{ "write-zeroes over 14 chunks", REQ_OP_WRITE_ZEROES, 3077, 100, 2,
+	  { { 1, 1024 + 5, 51 }, { 2, 0, 49 } } },
+	{ "secure erase over 14 chunks", REQ_OP_SECURE_ERASE, 3077, 100, 2,
+	  { { 1, 1024 + 5, 51 }, { 2, 0, 49 } } },
+	/* linear lower0 from 1024 + (3000 - 2048), then 16 whole chunks. */
+	{ "discard over linear and striped", REQ_OP_DISCARD, 3000, 200, 3,
+	  { { 0, 1976, 72 }, { 1, 1024, 64 }, { 2, 0, 64 } } },
+	/* Inside one chunk: one clone, the ordinary way. */
+	{ "discard inside a chunk", REQ_OP_DISCARD, 3082, 5, 1,
+	  { { 2, 2, 5 } } },
+	/* Three chunks from row 1: stripe 1, stripe 0, stripe 1. */
+	{ "discard over 3 chunks", REQ_OP_DISCARD, 3096, 24, 2,
+	  { { 1, 1024 + 16, 8 }, { 2, 8, 16 } } },
+};
+
+static void range_desc(const struct range_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(range, range_cases, range_desc);
+
+/*
+ * A DISCARD or WRITE_ZEROES that crosses chunks of a striped line goes
+ * down as one clone per stripe, each covering that stripe's whole share,
+ * as dm-stripe sends it; not as one clone per chunk.
+ */
+static void range_per_stripe(struct kunit *test)
+{
+	const struct range_case *c = test->param_value;
+	struct dev_ctx *ctx = test->priv;
+	struct bio *bio;
+	unsigned int i;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	ctx->hold = true;
+	bio = bio_alloc(ctx->upper->disk->part0, 0, c->op, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, bio);
+	bio->bi_iter.bi_sector = c->sector;
+	bio->bi_iter.bi_size = c->sectors << SECTOR_SHIFT;
+	bio->bi_end_io = orig_endio;
+	bio->bi_private = ctx;
+	submit_bio(bio);
+
+	KUNIT_ASSERT_EQ(test, ctx->submitted, c->nr);
+	for (i = 0; i < c->nr; i++) {
+		const struct range_clone *w = &c->clones[i];
+
+		KUNIT_EXPECT_EQ_MSG(test, bio_op(ctx->clones[i]), c->op,
+				    "clone %u", i);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, ctx->bdevs[i],
+					ctx->lower[w->lower]->disk->part0,
+					"clone %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->sectors[i], w->sector,
+				    "clone %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->sizes[i],
+				    w->sectors << SECTOR_SHIFT, "clone %u", i);
+	}
+	KUNIT_EXPECT_EQ(test, ctx->ended, 0);
+	end_held(ctx, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_OK);
+	bio_put(bio);
+}
+
 /*
  * Made-up limits on the lower devices, and what the upper device gets:
  * the strictest of every device any line uses, the striped line's io_min
@@ -579,6 +678,7 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE(flush_fans_out),
 	KUNIT_CASE(flush_then_write),
 	KUNIT_CASE_PARAM(nowait_io, nowait_gen_params),
+	KUNIT_CASE_PARAM(range_per_stripe, range_gen_params),
 	KUNIT_CASE(limits_stacked),
 	{}
 };
