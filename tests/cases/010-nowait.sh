@@ -1,52 +1,41 @@
 #!/bin/sh
 # io_uring and REQ_NOWAIT. io_uring first issues each read or write with
 # IOCB_NOWAIT; a device without NOWAIT support, or a NOWAIT bio that ends
-# with AGAIN, sends it to an io-wq worker thread ("iou-wrk-PID") instead.
-# Over null_blk, which supports NOWAIT, bstack must let io_uring issue its
-# I/O inline: no io-wq worker appears, for a linear table and for a striped
-# table where many I/Os are split across chunks. The same probe with fio's
-# force_async (every I/O to io-wq) shows that the probe sees workers.
+# with AGAIN, makes it punt the request to an io-wq worker thread, which
+# the io_uring:io_uring_queue_async_work tracepoint records. Over null_blk,
+# which supports NOWAIT, bstack must let io_uring issue all its I/O inline:
+# no punt, for a linear table and for a striped table where many I/Os are
+# split across chunks. The same count under fio's force_async (every
+# request to io-wq) shows that the count sees punts.
 . "$BSTACK_LIB"
-requires bstack bstackctl nullb fio sysvipc io_uring
+T=/sys/kernel/tracing
+[ -d "$T/events" ] || mount -t tracefs nodev "$T" 2>/dev/null
+EV=$T/events/io_uring/io_uring_queue_async_work
+requires bstack bstackctl nullb fio sysvipc io_uring "$EV/enable"
 
 # A deep tag set, so that null_blk itself never has to say AGAIN.
 nb0=$(nullb_create nullb0 64 512 hw_queue_depth=1024) || exit 1
 nb1=$(nullb_create nullb1 64 512 hw_queue_depth=1024) || exit 1
+cleanup_push "echo 0 > $EV/enable; echo 0 > $T/tracing_on; echo > $T/trace"
 
-# io_workers: how many io-wq worker threads exist right now.
-io_workers() {
-	cat /proc/[0-9]*/task/[0-9]*/comm 2>/dev/null | grep -c '^iou-wrk-'
-}
-
-# fio_workers WHAT FIO-ARGS...: run fio with io_uring for 3 seconds in the
-# background, sample the io-wq workers every 0.2 s while it runs, print the
-# largest count. An idle worker lives on for seconds, so the samples
-# cannot miss one.
-fio_workers() {
+# fio_punts WHAT FIO-ARGS...: run fio with io_uring and print how many
+# requests it punted to io-wq, as the tracepoint counted them.
+fio_punts() {
 	_what=$1
 	shift
-	[ "$(io_workers)" -eq 0 ] || fail "$_what: io-wq workers exist before fio starts"
-	fio --name="t010" --ioengine=io_uring --direct=1 --time_based \
-		--runtime=3 "$@" \
-		> "$BSTACK_TMP/fio.out" 2>&1 &
-	_pid=$!
-	_max=0
-	while kill -0 "$_pid" 2>/dev/null; do
-		_n=$(io_workers)
-		[ "$_n" -le "$_max" ] || _max=$_n
-		sleep 0.2
-	done
-	wait "$_pid" || {
+	echo 0 > "$T/tracing_on"
+	echo > "$T/trace"
+	echo 1 > "$EV/enable"
+	echo 1 > "$T/tracing_on"
+	fio --name="t010" --ioengine=io_uring --direct=1 "$@" \
+		> "$BSTACK_TMP/fio.out" 2>&1 || {
+		echo 0 > "$T/tracing_on"
 		cat "$BSTACK_TMP/fio.out" >&2
 		fail "$_what: fio failed: $(grep -m1 -i err "$BSTACK_TMP/fio.out")"
 	}
-	# Let the workers of this run go before the next one counts.
-	_t=0
-	while [ "$(io_workers)" -gt 0 ] && [ $_t -lt 100 ]; do
-		sleep 0.2
-		_t=$((_t + 1))
-	done
-	echo "$_max"
+	echo 0 > "$T/tracing_on"
+	echo 0 > "$EV/enable"
+	grep -c io_uring_queue_async_work "$T/trace" || true
 }
 
 # ---- linear: 4 KiB random reads and writes, never split
@@ -55,17 +44,17 @@ dev=$(bstack_create t010l <<TABLE
 65536 65536 linear $nb1 0
 TABLE
 ) || exit 1
-n=$(fio_workers "linear, inline" --filename="$dev" --rw=randrw --bs=4k \
-	--iodepth=16) || exit 1
-expect_eq "$n" 0 "io-wq workers during io_uring I/O on a linear table"
-info "linear: 4 KiB io_uring reads and writes, all issued inline (no io-wq worker)"
+n=$(fio_punts "linear, inline" --filename="$dev" --rw=randrw --bs=4k \
+	--iodepth=16 --io_size=8m) || exit 1
+expect_eq "$n" 0 "requests punted to io-wq during io_uring I/O on a linear table"
+info "linear: 8 MiB of 4 KiB io_uring reads and writes, all issued inline"
 
-# The probe sees workers when there are some: force_async=1 sends every
+# The count sees punts when there are some: force_async=1 sends every
 # request to io-wq, whatever the device supports.
-n=$(fio_workers "linear, force_async" --filename="$dev" --rw=randread \
-	--bs=4k --iodepth=16 --force_async=1) || exit 1
-[ "$n" -gt 0 ] || fail "the probe saw no io-wq worker under force_async=1"
-info "the probe sees $n io-wq workers when fio forces them"
+n=$(fio_punts "linear, force_async" --filename="$dev" --rw=randread \
+	--bs=4k --iodepth=16 --io_size=1m --force_async=1) || exit 1
+[ "$n" -gt 0 ] || fail "the tracepoint counted no punt under force_async=1"
+info "the tracepoint counts $n punts when fio forces them"
 bstack_remove t010l
 
 # ---- striped, 8-sector chunks: random sizes, so most I/Os are split (the
@@ -74,7 +63,7 @@ dev=$(bstack_create t010s <<TABLE
 0 131072 striped 2 8 $nb0 0 $nb1 16
 TABLE
 ) || exit 1
-n=$(fio_workers "striped, inline" --filename="$dev" --rw=randrw \
-	--bsrange=512-32k --iodepth=8) || exit 1
-expect_eq "$n" 0 "io-wq workers during split io_uring I/O on a striped table"
-info "striped: 512 B..32 KiB io_uring reads and writes, split and still inline"
+n=$(fio_punts "striped, inline" --filename="$dev" --rw=randrw \
+	--bsrange=512-32k --iodepth=8 --io_size=4m) || exit 1
+expect_eq "$n" 0 "requests punted to io-wq during split io_uring I/O on a striped table"
+info "striped: 4 MiB of 512 B..32 KiB io_uring reads and writes, split and still inline"
