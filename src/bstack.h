@@ -115,8 +115,9 @@ struct bstack_stripe_geom {
  *		array so that the lookup's binary search touches few lines.
  * @lowers:	distinct lower devices, each opened once.
  * @ref:	held by the table's live slot and by each bio in flight on
- *		it; when a resume or a removal kills it, @released completes
- *		after the last bio is in.
+ *		it; when a suspend or a removal kills it, @released completes
+ *		after the last bio is in. A resume brings it back to life, or
+ *		destroys it when another table takes its place.
  * @err:	where construction writes why it failed (BSTACK_ERROR_LEN).
  */
 struct bstack_table {
@@ -174,9 +175,16 @@ struct bstack_io {
  * @inactive:	the table loaded for the next resume; bstack_ctl_lock.
  * @removing:	set under disk->open_mutex once removal has begun, so that
  *		no new opener slips in.
- * @requeue_lock: guards @requeue; taken from bio completion, so irq-safe.
- * @requeue:	bios to submit again from process context (the data part
- *		of a flush with data).
+ * @suspended:	new bios are held on @deferred; written under @lock and
+ *		bstack_ctl_lock, read under @lock by the I/O path.
+ * @frozen:	the suspend froze the filesystem on the device (lockfs);
+ *		bstack_ctl_lock.
+ * @lock:	guards @suspended, @deferred and @requeue. Taken on the I/O
+ *		path only when the live table is dead (suspend, resume),
+ *		and from bio completion, so irq-safe.
+ * @deferred:	bios that came in while the device was suspended.
+ * @requeue:	bios to submit again from process context: the data part
+ *		of a flush with data, and @deferred once the device resumes.
  */
 struct bstack_device {
 	struct gendisk *disk;
@@ -187,8 +195,11 @@ struct bstack_device {
 	int index;
 	bool readonly;
 	bool removing;
+	bool suspended;
+	bool frozen;
 	atomic_t event_nr;
-	spinlock_t requeue_lock;
+	spinlock_t lock;
+	struct bio_list deferred;
 	struct bio_list requeue;
 	struct work_struct requeue_work;
 	char name[BSTACK_NAME_LEN];
@@ -201,7 +212,13 @@ void *bstack_holder(void);
 int bstack_device_create(const char *name, const char *uuid, bool readonly,
 			 struct bstack_device **bdp, char *err);
 int bstack_device_remove(struct bstack_device *bd, char *err);
-int bstack_device_resume(struct bstack_device *bd, char *err);
+/* How a suspend or a resume goes. */
+#define BSTACK_SUSPEND_LOCKFS	(1U << 0)	/* freeze the filesystem */
+
+int bstack_device_suspend(struct bstack_device *bd, unsigned int flags,
+			  unsigned long timeout, char *err);
+int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
+			 char *err);
 void bstack_device_set_inactive(struct bstack_device *bd,
 				struct bstack_table *t);
 struct bstack_device *bstack_device_find(const char *name);

@@ -66,9 +66,9 @@ static void bstack_requeue(struct bstack_device *bd, struct bio *bio)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&bd->requeue_lock, flags);
+	spin_lock_irqsave(&bd->lock, flags);
 	bio_list_add(&bd->requeue, bio);
-	spin_unlock_irqrestore(&bd->requeue_lock, flags);
+	spin_unlock_irqrestore(&bd->lock, flags);
 	queue_work(bstack_wq, &bd->requeue_work);
 }
 
@@ -79,10 +79,10 @@ static void bstack_requeue_work(struct work_struct *work)
 	struct bio_list list;
 	struct bio *bio;
 
-	spin_lock_irq(&bd->requeue_lock);
+	spin_lock_irq(&bd->lock);
 	list = bd->requeue;
 	bio_list_init(&bd->requeue);
-	spin_unlock_irq(&bd->requeue_lock);
+	spin_unlock_irq(&bd->lock);
 
 	while ((bio = bio_list_pop(&list)))
 		submit_bio_noacct(bio);
@@ -428,35 +428,66 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 	}
 }
 
-/* The live table, with a reference for one bio; NULL when there is none. */
-static struct bstack_table *bstack_get_live_table(struct bstack_device *bd)
+/*
+ * The device is suspended: hold @bio until it resumes, or end it with
+ * AGAIN if it may not wait. Returns false if the device is not suspended.
+ */
+static bool bstack_hold_bio(struct bstack_device *bd, struct bio *bio)
+{
+	bool nowait = bio->bi_opf & REQ_NOWAIT;
+	unsigned long flags;
+	bool held;
+
+	spin_lock_irqsave(&bd->lock, flags);
+	held = bd->suspended;
+	if (held && !nowait)
+		bio_list_add(&bd->deferred, bio);
+	spin_unlock_irqrestore(&bd->lock, flags);
+	if (held && nowait)
+		bio_wouldblock_error(bio);
+	return held;
+}
+
+/*
+ * The live table, with a reference for @bio. NULL when @bio has been taken
+ * care of instead: held because the device is suspended (or ended with
+ * AGAIN if it is NOWAIT), or failed because the device has no table.
+ */
+static struct bstack_table *bstack_get_live_table(struct bstack_device *bd,
+						  struct bio *bio)
 {
 	struct bstack_table *t;
 
-	rcu_read_lock();
 	for (;;) {
+		rcu_read_lock();
 		t = rcu_dereference(bd->live);
-		if (!t || percpu_ref_tryget_live_rcu(&t->ref))
-			break;
+		if (likely(t && percpu_ref_tryget_live_rcu(&t->ref))) {
+			rcu_read_unlock();
+			return t;
+		}
+		rcu_read_unlock();
 		/*
-		 * A resume killed this table after publishing its successor:
-		 * the next look sees the successor.
+		 * A dead table means a suspend. Checked under bd->lock, a
+		 * resume has either not yet taken the held bios, so @bio
+		 * goes with them, or has brought a live table back first.
 		 */
+		if (bstack_hold_bio(bd, bio))
+			return NULL;
+		if (!t) {
+			bio_io_error(bio);
+			return NULL;
+		}
 		cpu_relax();
 	}
-	rcu_read_unlock();
-	return t;
 }
 
 static void bstack_submit_bio(struct bio *bio)
 {
 	struct bstack_device *bd = bio->bi_bdev->bd_disk->private_data;
-	struct bstack_table *t = bstack_get_live_table(bd);
+	struct bstack_table *t = bstack_get_live_table(bd, bio);
 
-	if (unlikely(!t)) {
-		bio_io_error(bio);
+	if (unlikely(!t))
 		return;
-	}
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
 		/* A flush allocates one clone per device: it may block. */
 		if (bio->bi_opf & REQ_NOWAIT) {
@@ -488,8 +519,9 @@ static const struct block_device_operations bstack_fops = {
 
 /*
  * The attributes take no lock: the name and uuid never change while the
- * disk exists, and taking bstack_ctl_lock here would deadlock against a
- * removal, which holds it while del_gendisk() drains these readers.
+ * disk exists, @suspended is one flag, and taking bstack_ctl_lock here
+ * would deadlock against a removal, which holds it while del_gendisk()
+ * drains these readers.
  */
 static ssize_t name_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
@@ -512,8 +544,9 @@ static DEVICE_ATTR_RO(uuid);
 static ssize_t suspended_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
-	/* Suspend is not implemented yet: a device is never suspended. */
-	return sysfs_emit(buf, "0\n");
+	struct bstack_device *bd = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(bd->suspended));
 }
 static DEVICE_ATTR_RO(suspended);
 
@@ -560,6 +593,7 @@ struct bstack_table *bstack_device_table(struct bstack_device *bd,
 	return rcu_dereference_protected(bd->live,
 					 lockdep_is_held(&bstack_ctl_lock));
 }
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_table);
 
 /**
  * bstack_device_create - make /dev/bstackN, with no table yet
@@ -592,7 +626,8 @@ int bstack_device_create(const char *name, const char *uuid, bool readonly,
 	strscpy(bd->name, name, sizeof(bd->name));
 	strscpy(bd->uuid, uuid, sizeof(bd->uuid));
 	bd->readonly = readonly;
-	spin_lock_init(&bd->requeue_lock);
+	spin_lock_init(&bd->lock);
+	bio_list_init(&bd->deferred);
 	bio_list_init(&bd->requeue);
 	INIT_WORK(&bd->requeue_work, bstack_requeue_work);
 
@@ -653,8 +688,8 @@ void bstack_device_set_inactive(struct bstack_device *bd,
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_set_inactive);
 
 /*
- * Take @t out of service: wait until the last bio mapped with it is in,
- * then close its devices. Its slot no longer points at it.
+ * Take a live @t out of service for good: wait until the last bio mapped
+ * with it is in, then close its devices. Its slot no longer points at it.
  */
 static void bstack_table_retire(struct bstack_table *t)
 {
@@ -714,31 +749,147 @@ void bstack_table_stack_limits(struct bstack_table *t,
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
 
+/*
+ * Let bios through again; the live table, if there is one, is alive. The
+ * held bios go to the worker, which submits them in the order they came.
+ */
+static void bstack_device_unsuspend(struct bstack_device *bd)
+{
+	spin_lock_irq(&bd->lock);
+	WRITE_ONCE(bd->suspended, false);
+	bio_list_merge(&bd->requeue, &bd->deferred);
+	bio_list_init(&bd->deferred);
+	spin_unlock_irq(&bd->lock);
+	queue_work(bstack_wq, &bd->requeue_work);
+	if (bd->frozen) {
+		bdev_thaw(bd->disk->part0);
+		bd->frozen = false;
+	}
+}
+
+/* A suspended device's live table, drained, goes back to work. */
+static void bstack_device_revive(struct bstack_device *bd)
+{
+	struct bstack_table *t = bstack_device_table(bd, false);
+
+	if (t) {
+		percpu_ref_reinit(&t->ref);
+		reinit_completion(&t->released);
+	}
+	bstack_device_unsuspend(bd);
+}
+
 /**
- * bstack_device_resume - make the inactive table live
+ * bstack_device_suspend - hold new bios and wait for those in flight
  * @bd:		the device
+ * @flags:	BSTACK_SUSPEND_LOCKFS to freeze the filesystem first
+ * @timeout:	how long to wait for the bios in flight, in jiffies; 0 for
+ *		as long as it takes
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a failure
+ *
+ * Bios that come in meanwhile are held until the device resumes; NOWAIT
+ * ones end with AGAIN. If the wait times out or a signal interrupts it,
+ * the device goes back to work as it was and the call fails. Suspending a
+ * suspended device does nothing.
+ */
+int bstack_device_suspend(struct bstack_device *bd, unsigned int flags,
+			  unsigned long timeout, char *err)
+{
+	struct bstack_table *t = bstack_device_table(bd, false);
+	long left;
+	int r;
+
+	lockdep_assert_held(&bstack_ctl_lock);
+	if (bd->suspended)
+		return 0;
+	if (flags & BSTACK_SUSPEND_LOCKFS) {
+		r = bdev_freeze(bd->disk->part0);
+		if (r) {
+			snprintf(err, BSTACK_ERROR_LEN,
+				 "cannot freeze the filesystem on %s (%s): error %d",
+				 bd->name, bd->disk->disk_name, r);
+			return r;
+		}
+		bd->frozen = true;
+	}
+	spin_lock_irq(&bd->lock);
+	WRITE_ONCE(bd->suspended, true);
+	spin_unlock_irq(&bd->lock);
+	if (t) {
+		/* No new bio gets the table; the last one in completes this. */
+		percpu_ref_kill(&t->ref);
+		left = wait_for_completion_interruptible_timeout(&t->released,
+				timeout ?: MAX_SCHEDULE_TIMEOUT);
+		if (left <= 0) {
+			/*
+			 * Back to work. A bio that ended meanwhile may still be
+			 * in the table's release callback: percpu_ref_put()
+			 * runs it under rcu_read_lock(), so after a grace
+			 * period it is gone and the completion can be reset.
+			 */
+			percpu_ref_resurrect(&t->ref);
+			synchronize_rcu();
+			reinit_completion(&t->released);
+			bstack_device_unsuspend(bd);
+			if (left)
+				snprintf(err, BSTACK_ERROR_LEN,
+					 "suspending %s was interrupted by a signal; it runs on",
+					 bd->name);
+			else
+				snprintf(err, BSTACK_ERROR_LEN,
+					 "suspending %s timed out after %u ms with I/O still in flight; it runs on",
+					 bd->name, jiffies_to_msecs(timeout));
+			return left ? -EINTR : -ETIMEDOUT;
+		}
+	}
+	atomic_inc(&bd->event_nr);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_suspend);
+
+/**
+ * bstack_device_resume - swap in the inactive table, let bios through
+ * @bd:		the device
+ * @flags:	BSTACK_SUSPEND_LOCKFS to freeze the filesystem while the
+ *		tables swap, if the device is not suspended already
  * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
  *
- * The queue limits of the new table are applied first; if the lower
- * devices cannot be stacked, nothing changes. The old table is retired
- * once the bios in flight on it are in.
+ * With an inactive table, the device is first suspended if it is not, as
+ * dm does: no bio runs on the old table while one runs on the new. The new
+ * table's queue limits are applied; if the lower devices cannot be
+ * stacked, nothing changes. The new table replaces the old one, which is
+ * destroyed. Then the device resumes: the held bios go down, on the new
+ * table or on the old one brought back to life.
  */
-int bstack_device_resume(struct bstack_device *bd, char *err)
+int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
+			 char *err)
 {
 	struct bstack_table *new = bd->inactive, *old;
+	bool was_suspended = bd->suspended;
 	struct queue_limits lim;
 	int r;
 
 	lockdep_assert_held(&bstack_ctl_lock);
-	if (!new)
-		return 0;
+	if (!new) {
+		if (!was_suspended)
+			return 0;
+		bstack_device_revive(bd);
+		goto resumed;
+	}
 
+	if (!was_suspended) {
+		r = bstack_device_suspend(bd, flags, 0, err);
+		if (r)
+			return r;
+	}
 	bstack_table_stack_limits(new, &lim);
 	r = queue_limits_set(bd->disk->queue, &lim);
 	if (r) {
 		snprintf(err, BSTACK_ERROR_LEN,
 			 "the lower devices' queue limits cannot be combined (error %d)",
 			 r);
+		if (!was_suspended)
+			bstack_device_revive(bd);
 		return r;
 	}
 
@@ -746,10 +897,12 @@ int bstack_device_resume(struct bstack_device *bd, char *err)
 	old = rcu_replace_pointer(bd->live, new,
 				  lockdep_is_held(&bstack_ctl_lock));
 	set_capacity_and_notify(bd->disk, new->size);
+	/* Suspended: its last bio is in. */
+	bstack_table_destroy(old);
+	bstack_device_unsuspend(bd);
+resumed:
 	atomic_inc(&bd->event_nr);
 	kobject_uevent(&disk_to_dev(bd->disk)->kobj, KOBJ_CHANGE);
-	if (old)
-		bstack_table_retire(old);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_resume);
@@ -766,6 +919,7 @@ int bstack_device_remove(struct bstack_device *bd, char *err)
 {
 	struct gendisk *disk = bd->disk;
 	struct bstack_table *live;
+	struct bio *bio, *held;
 	unsigned int openers;
 
 	lockdep_assert_held(&bstack_ctl_lock);
@@ -784,9 +938,25 @@ int bstack_device_remove(struct bstack_device *bd, char *err)
 	list_del(&bd->list);
 	live = rcu_replace_pointer(bd->live, NULL,
 				   lockdep_is_held(&bstack_ctl_lock));
-	if (live)
+	if (live && bd->suspended)
+		bstack_table_destroy(live);	/* drained by the suspend */
+	else if (live)
 		bstack_table_retire(live);
 	bstack_device_set_inactive(bd, NULL);
+	/* Bios held by a suspend have nowhere to go. */
+	spin_lock_irq(&bd->lock);
+	WRITE_ONCE(bd->suspended, false);
+	held = bio_list_get(&bd->deferred);
+	spin_unlock_irq(&bd->lock);
+	while ((bio = held)) {
+		held = bio->bi_next;
+		bio->bi_next = NULL;
+		bio_io_error(bio);
+	}
+	if (bd->frozen) {
+		bdev_thaw(disk->part0);
+		bd->frozen = false;
+	}
 	/* A flush with data may have handed its data to the worker. */
 	flush_work(&bd->requeue_work);
 

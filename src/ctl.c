@@ -112,6 +112,8 @@ static u32 bstack_ctl_state_flags(struct bstack_device *bd)
 		flags |= BSTACK_F_LIVE_TABLE;
 	if (bd->inactive)
 		flags |= BSTACK_F_INACTIVE_TABLE;
+	if (bd->suspended)
+		flags |= BSTACK_F_SUSPENDED;
 	return flags;
 }
 
@@ -173,7 +175,7 @@ static int bstack_ctl_create(struct bstack_ioctl *hdr, const void *in,
 			goto out_remove;
 		}
 		bstack_device_set_inactive(bd, t);
-		r = bstack_device_resume(bd, hdr->error);
+		r = bstack_device_resume(bd, 0, hdr->error);
 		if (r)
 			goto out_remove;
 	}
@@ -235,6 +237,11 @@ static int bstack_ctl_load(struct bstack_ioctl *hdr, const void *in,
 	return 0;
 }
 
+static unsigned int bstack_ctl_suspend_flags(const struct bstack_ioctl *hdr)
+{
+	return hdr->flags & BSTACK_F_NOLOCKFS ? 0 : BSTACK_SUSPEND_LOCKFS;
+}
+
 static int bstack_ctl_resume(struct bstack_ioctl *hdr, const void *in,
 			     struct bstack_reply *rep)
 {
@@ -243,10 +250,60 @@ static int bstack_ctl_resume(struct bstack_ioctl *hdr, const void *in,
 
 	if (IS_ERR(bd))
 		return PTR_ERR(bd);
-	r = bstack_device_resume(bd, hdr->error);
+	r = bstack_device_resume(bd, bstack_ctl_suspend_flags(hdr),
+				 hdr->error);
 	if (!r)
 		bstack_ctl_describe(hdr, bd);
 	return r;
+}
+
+/*
+ * BSTACK_F_NOFLUSH is dmsetup's --noflush. It matters to targets that
+ * queue I/O of their own (dm-multipath); bstack's targets queue none, so
+ * a suspend waits for the bios in flight either way.
+ */
+static int bstack_ctl_suspend(struct bstack_ioctl *hdr, const void *in,
+			      struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+	const struct bstack_suspend *args = in;
+	unsigned long timeout = 0;
+	int r;
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	if (hdr->data_len && hdr->data_len != sizeof(*args)) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "the suspend payload is %u bytes, not %zu",
+			 hdr->data_len, sizeof(*args));
+		return -EINVAL;
+	}
+	if (hdr->data_len) {
+		if (args->reserved) {
+			snprintf(hdr->error, BSTACK_ERROR_LEN,
+				 "the reserved field of the suspend payload is not 0");
+			return -EINVAL;
+		}
+		timeout = msecs_to_jiffies(args->timeout_ms);
+	}
+	r = bstack_device_suspend(bd, bstack_ctl_suspend_flags(hdr), timeout,
+				  hdr->error);
+	if (!r)
+		bstack_ctl_describe(hdr, bd);
+	return r;
+}
+
+/* Drop the inactive table, as dmsetup clear does. */
+static int bstack_ctl_clear(struct bstack_ioctl *hdr, const void *in,
+			    struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	bstack_device_set_inactive(bd, NULL);
+	bstack_ctl_describe(hdr, bd);
+	return 0;
 }
 
 /* Reply with one spec per target, followed by its table line or status. */
@@ -325,7 +382,7 @@ static int bstack_ctl_status(struct bstack_ioctl *hdr, const void *in,
  * @cmd:	its number, BSTACK_*
  * @fn:		what it does, under bstack_ctl_lock
  * @admin:	changes state: needs CAP_SYS_ADMIN.
- * @payload:	takes a table payload.
+ * @payload:	takes a payload: a table, or struct bstack_suspend.
  * @flags:	the input flags it accepts.
  */
 struct bstack_ctl_cmd {
@@ -342,9 +399,12 @@ static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
 	{ BSTACK_REMOVE,  bstack_ctl_remove,	true,  false, 0 },
 	{ BSTACK_LIST,	  bstack_ctl_list,	false, false, 0 },
 	{ BSTACK_LOAD,	  bstack_ctl_load,	true,  true,  0 },
-	{ BSTACK_RESUME,  bstack_ctl_resume,	true,  false, 0 },
+	{ BSTACK_RESUME,  bstack_ctl_resume,	true,  false, BSTACK_F_NOLOCKFS },
 	{ BSTACK_TABLE,	  bstack_ctl_get_table,	false, false, BSTACK_F_INACTIVE },
 	{ BSTACK_STATUS,  bstack_ctl_status,	false, false, 0 },
+	{ BSTACK_SUSPEND, bstack_ctl_suspend,	true,  true,
+	  BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS },
+	{ BSTACK_CLEAR,	  bstack_ctl_clear,	true,  false, 0 },
 };
 
 /**

@@ -145,7 +145,9 @@ struct bstack_table *bstack_table_alloc(struct bstack_device *bd,
 	t->targets = kvcalloc(max_targets, sizeof(*t->targets), GFP_KERNEL);
 	if (!t->ends || !t->targets)
 		goto out_free;
-	if (percpu_ref_init(&t->ref, bstack_table_released, 0, GFP_KERNEL))
+	/* A suspend kills the reference and a resume brings it back. */
+	if (percpu_ref_init(&t->ref, bstack_table_released,
+			    PERCPU_REF_ALLOW_REINIT, GFP_KERNEL))
 		goto out_free;
 	t->bd = bd;
 	t->mode = mode;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,6 +59,9 @@ enum {
 	OPT_NOTABLE	= 1U << 2,
 	OPT_TABLE	= 1U << 3,
 	OPT_INACTIVE	= 1U << 4,
+	OPT_NOFLUSH	= 1U << 5,
+	OPT_NOLOCKFS	= 1U << 6,
+	OPT_TIMEOUT	= 1U << 7,
 };
 
 /* getopt values of the options that have no short form. */
@@ -65,6 +69,9 @@ enum {
 	LONG_NOTABLE = 256,
 	LONG_TABLE,
 	LONG_INACTIVE,
+	LONG_NOFLUSH,
+	LONG_NOLOCKFS,
+	LONG_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -74,6 +81,9 @@ static const struct option long_options[] = {
 	{ "notable",	no_argument,		NULL, LONG_NOTABLE },
 	{ "table",	required_argument,	NULL, LONG_TABLE },
 	{ "inactive",	no_argument,		NULL, LONG_INACTIVE },
+	{ "noflush",	no_argument,		NULL, LONG_NOFLUSH },
+	{ "nolockfs",	no_argument,		NULL, LONG_NOLOCKFS },
+	{ "timeout",	required_argument,	NULL, LONG_TIMEOUT },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -93,6 +103,9 @@ static const struct {
 	{ OPT_NOTABLE,	"--notable" },
 	{ OPT_TABLE,	"--table" },
 	{ OPT_INACTIVE,	"--inactive" },
+	{ OPT_NOFLUSH,	"--noflush" },
+	{ OPT_NOLOCKFS,	"--nolockfs" },
+	{ OPT_TIMEOUT,	"--timeout" },
 };
 
 struct cmd;
@@ -113,6 +126,7 @@ struct cmd {
 	unsigned int given;		/* OPT_* on the command line */
 	const char *uuid;
 	const char *table;
+	const char *timeout;
 	char **args;			/* positional arguments after the verb */
 	int nargs;
 	bool help;
@@ -423,6 +437,28 @@ static int prepare_table(const struct cmd *c, const char *name, struct request *
 
 /* ---- verbs -------------------------------------------------------------- */
 
+static void on_interrupt(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A suspend waits in the kernel for the I/O in flight. Let Ctrl-C (or
+ * SIGTERM) end that wait with EINTR, so that the kernel puts the device
+ * back to work and says so, and we print it, instead of dying silently.
+ */
+static void catch_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+
 /* The verbs that take NAME and maybe a table, and print nothing. */
 static int simple_call(struct cmd *c, bool with_table)
 {
@@ -436,8 +472,13 @@ static int simple_call(struct cmd *c, bool with_table)
 		return 1;
 	if (c->given & OPT_READONLY)
 		req.flags |= BSTACK_F_READONLY;
+	if (c->given & OPT_NOLOCKFS)
+		req.flags |= BSTACK_F_NOLOCKFS;
 	if (with_table && prepare_table(c, name, &req, &payload))
 		return 1;
+	/* A resume with a new table suspends first, and waits as suspend does. */
+	if (req.cmd == BSTACK_RESUME)
+		catch_interrupts();
 	if (!control_open(c))
 		ret = control_call(c, &req, &rep);
 	free(payload);
@@ -450,10 +491,52 @@ static int do_create(struct cmd *c)
 	return simple_call(c, !(c->given & OPT_NOTABLE));
 }
 
-/* remove, resume */
+/* remove, resume, clear */
 static int do_name(struct cmd *c)
 {
 	return simple_call(c, false);
+}
+
+/* The longest --timeout: its milliseconds must fit the ABI's 32 bits. */
+#define TIMEOUT_MAX_S	(UINT32_MAX / 1000)
+
+static int do_suspend(struct cmd *c)
+{
+	const char *name = c->args[0];
+	struct request req = { .cmd = BSTACK_SUSPEND, .name = name };
+	struct bstack_suspend args = { 0 };
+	struct reply rep = { NULL, NULL, 0 };
+	int ret;
+
+	if (check_name(c, name))
+		return 1;
+	if (c->given & OPT_TIMEOUT) {
+		const char *t = c->timeout;
+		unsigned long secs;
+		char *end;
+
+		errno = 0;
+		secs = strtoul(t, &end, 10);
+		if (!*t || *end || t[0] == '-' || t[0] == '+' || errno ||
+		    !secs || secs > TIMEOUT_MAX_S) {
+			error_ctx(c, name, "--timeout '%s' is not a number of seconds in 1..%u",
+				  t, TIMEOUT_MAX_S);
+			return 1;
+		}
+		args.timeout_ms = (uint32_t)(secs * 1000);
+		req.payload = &args;
+		req.payload_len = sizeof(args);
+	}
+	if (c->given & OPT_NOFLUSH)
+		req.flags |= BSTACK_F_NOFLUSH;
+	if (c->given & OPT_NOLOCKFS)
+		req.flags |= BSTACK_F_NOLOCKFS;
+	if (control_open(c))
+		return 1;
+	catch_interrupts();
+	ret = control_call(c, &req, &rep);
+	free(rep.hdr);
+	return ret ? 1 : 0;
 }
 
 /* load, reload */
@@ -633,9 +716,19 @@ static const struct verb verbs[] = {
 	{ "reload", do_load, BSTACK_LOAD, OPT_TABLE, 1, 2,
 	  "reload NAME [--table TEXT | FILE]",
 	  "The same as load." },
-	{ "resume", do_name, BSTACK_RESUME, 0, 1, 1,
-	  "resume NAME",
-	  "Make the inactive table of NAME live, if it has one." },
+	{ "suspend", do_suspend, BSTACK_SUSPEND,
+	  OPT_NOFLUSH | OPT_NOLOCKFS | OPT_TIMEOUT, 1, 1,
+	  "suspend NAME [--noflush] [--nolockfs] [--timeout SECONDS]",
+	  "Stop I/O to NAME: freeze its filesystem (not with --nolockfs), hold\n"
+	  "new I/O and wait for the I/O in flight. With --timeout, or on Ctrl-C,\n"
+	  "give up and leave NAME running. --noflush is accepted as in dmsetup." },
+	{ "resume", do_name, BSTACK_RESUME, OPT_NOLOCKFS, 1, 1,
+	  "resume NAME [--nolockfs]",
+	  "Make the inactive table of NAME live, if it has one (suspending NAME\n"
+	  "meanwhile, as suspend does), and let the held I/O go." },
+	{ "clear", do_name, BSTACK_CLEAR, 0, 1, 1,
+	  "clear NAME",
+	  "Drop the inactive table of NAME." },
 	{ "ls", do_ls, BSTACK_LIST, 0, 0, 0,
 	  "ls",
 	  "List the devices, one \"NAME<tab>(MAJOR:MINOR)\" line each." },
@@ -681,6 +774,9 @@ static void usage(FILE *out)
 	      "      --notable     create the device without a table\n"
 	      "      --table TEXT  the table itself; lines are separated by newlines\n"
 	      "      --inactive    show the inactive table instead of the live one\n"
+	      "      --noflush     suspend: accepted as in dmsetup\n"
+	      "      --nolockfs    suspend, resume: do not freeze the filesystem\n"
+	      "      --timeout S   suspend: give up after S seconds of waiting\n"
 	      "  -h, --help        show this help\n"
 	      "\nA table line is \"<start> <length> <target> [args...]\", in 512-byte\n"
 	      "sectors; blank lines and lines starting with '#' are ignored.\n"
@@ -781,6 +877,15 @@ static int parse_options(struct cmd *c, int argc, char **argv)
 			break;
 		case LONG_INACTIVE:
 			err = set_option(c, OPT_INACTIVE, NULL);
+			break;
+		case LONG_NOFLUSH:
+			err = set_option(c, OPT_NOFLUSH, NULL);
+			break;
+		case LONG_NOLOCKFS:
+			err = set_option(c, OPT_NOLOCKFS, NULL);
+			break;
+		case LONG_TIMEOUT:
+			err = set_option(c, OPT_TIMEOUT, &c->timeout);
 			break;
 		default:
 			bad_option(ret, argv);

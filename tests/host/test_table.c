@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/bstack.h>
+
 #include "table.h"
 
 #define SPEC_SIZE	sizeof(struct bstack_target_spec)
@@ -751,13 +753,17 @@ static int test_cli_bad_names(void)
 
 static int test_cli_help_and_version(void)
 {
+	char want[64];
 	struct run r;
 
 	TRY(run_ctl(&r, "/nonexistent", NULL, ARGV("status", "--help")));
 	if (r.status || r.err[0] || strncmp(r.out, "Usage: bstackctl ", 17))
 		return fail("--help: exit %d, stdout \"%.40s\"", r.status, r.out);
 	TRY(run_ctl(&r, "/nonexistent", NULL, ARGV("version")));
-	if (r.status != 1 || strcmp(r.out, "bstackctl version: 1.0.0\n"))
+	snprintf(want, sizeof(want), "bstackctl version: %u.%u.%u\n",
+		 BSTACK_VERSION_MAJOR, BSTACK_VERSION_MINOR,
+		 BSTACK_VERSION_PATCH);
+	if (r.status != 1 || strcmp(r.out, want))
 		return fail("version: exit %d, stdout \"%s\"", r.status, r.out);
 	return 0;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests for bstack on real devices: the flush fan-out, REQ_NOWAIT,
- * discards sent per stripe, and queue limits stacked from lower devices
- * with made-up limits.
+ * discards sent per stripe, suspend and resume, the table swap with
+ * clones in flight, and queue limits stacked from lower devices with
+ * made-up limits.
  *
  * Each case makes three lower bstack devices, each mapped by one "zero"
  * line (real gendisks that need no hardware), and an upper bstack device
@@ -141,7 +142,7 @@ static int load(struct kunit *test, struct bstack_device *bd, const char *text)
 	}
 	mutex_lock(&bstack_ctl_lock);
 	bstack_device_set_inactive(bd, t);
-	r = bstack_device_resume(bd, ctx->err);
+	r = bstack_device_resume(bd, 0, ctx->err);
 	mutex_unlock(&bstack_ctl_lock);
 	return r;
 }
@@ -571,6 +572,263 @@ static void range_per_stripe(struct kunit *test)
 	bio_put(bio);
 }
 
+static int suspend(struct kunit *test, unsigned long timeout)
+{
+	struct dev_ctx *ctx = test->priv;
+	int r;
+
+	mutex_lock(&bstack_ctl_lock);
+	r = bstack_device_suspend(ctx->upper, 0, timeout, ctx->err);
+	mutex_unlock(&bstack_ctl_lock);
+	return r;
+}
+
+static int resume(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	int r;
+
+	mutex_lock(&bstack_ctl_lock);
+	r = bstack_device_resume(ctx->upper, 0, ctx->err);
+	mutex_unlock(&bstack_ctl_lock);
+	return r;
+}
+
+/* A second bio, with its own end_io bookkeeping. */
+struct held_bio {
+	struct bio *bio;
+	int ended;
+	blk_status_t status;
+	struct completion done;
+};
+
+static void held_endio(struct bio *bio)
+{
+	struct held_bio *h = bio->bi_private;
+
+	h->ended++;
+	h->status = bio->bi_status;
+	complete(&h->done);
+}
+
+static void held_init(struct kunit *test, struct held_bio *h, blk_opf_t opf,
+		      sector_t sector)
+{
+	struct dev_ctx *ctx = test->priv;
+
+	h->bio = bio_alloc(ctx->upper->disk->part0, 1, opf, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h->bio);
+	__bio_add_page(h->bio, ctx->page, 8 << SECTOR_SHIFT, 0);
+	h->bio->bi_iter.bi_sector = sector;
+	h->bio->bi_end_io = held_endio;
+	h->bio->bi_private = h;
+	h->ended = 0;
+	init_completion(&h->done);
+}
+
+/*
+ * Suspend waits for the bios in flight: with one held below, it times out
+ * and leaves the device running; once that one is in, it succeeds. Then a
+ * new bio is held, a NOWAIT one ends with AGAIN at once, and the held bio
+ * goes down on the new table at resume.
+ */
+static void suspend_holds_bios(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct held_bio a, b, c;
+	unsigned int events;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	ctx->hold = true;
+	held_init(test, &a, REQ_OP_READ, 10);
+	submit_bio(a.bio);
+	KUNIT_ASSERT_EQ(test, ctx->submitted, 1);
+
+	/* A is in flight: the suspend cannot drain it. */
+	KUNIT_EXPECT_EQ(test, suspend(test, msecs_to_jiffies(50)), -ETIMEDOUT);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(ctx->err, "timed out"));
+	KUNIT_EXPECT_FALSE(test, ctx->upper->suspended);
+	/* ...and the device still takes bios. */
+	held_init(test, &b, REQ_OP_READ, 20);
+	submit_bio(b.bio);
+	KUNIT_EXPECT_EQ(test, ctx->submitted, 2);
+	end_held(ctx, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, a.ended, 1);
+	KUNIT_EXPECT_EQ(test, b.ended, 1);
+
+	events = atomic_read(&ctx->upper->event_nr);
+	KUNIT_ASSERT_EQ_MSG(test, suspend(test, 0), 0, "%s", ctx->err);
+	KUNIT_EXPECT_TRUE(test, ctx->upper->suspended);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->upper->event_nr), events + 1);
+	bio_put(b.bio);
+	held_init(test, &b, REQ_OP_READ, 1030);
+	submit_bio(b.bio);
+	held_init(test, &c, REQ_OP_READ | REQ_NOWAIT, 40);
+	submit_bio(c.bio);
+	KUNIT_EXPECT_EQ(test, ctx->submitted, 2);	/* nothing went down */
+	KUNIT_EXPECT_EQ(test, b.ended, 0);
+	KUNIT_EXPECT_EQ(test, c.ended, 1);
+	KUNIT_EXPECT_EQ(test, c.status, BLK_STS_AGAIN);
+
+	/*
+	 * A new table: B goes down on it from bstack's worker, outside
+	 * this thread, so it reaches the real lower device.
+	 */
+	KUNIT_ASSERT_EQ_MSG(test,
+			    load(test, ctx->upper,
+				 tprintf(test, "0 2048 linear %s 0\n",
+					 ldev(test, 2))), 0, "%s", ctx->err);
+	KUNIT_EXPECT_FALSE(test, ctx->upper->suspended);
+	KUNIT_EXPECT_EQ(test, get_capacity(ctx->upper->disk), 2048);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&b.done, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, b.ended, 1);
+	KUNIT_EXPECT_EQ(test, b.status, BLK_STS_OK);
+	bio_put(a.bio);
+	bio_put(b.bio);
+	bio_put(c.bio);
+}
+
+/*
+ * create -> load -> resume -> suspend -> reload -> resume -> remove, with
+ * the state each step leaves, as LIST and STATUS report it.
+ */
+static void state_machine(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct bstack_device *bd = ctx->upper;
+	struct bstack_table *t;
+	unsigned int events = atomic_read(&bd->event_nr);
+
+	/* Created with no table. */
+	mutex_lock(&bstack_ctl_lock);
+	KUNIT_EXPECT_NULL(test, bstack_device_table(bd, false));
+	KUNIT_EXPECT_NULL(test, bstack_device_table(bd, true));
+	mutex_unlock(&bstack_ctl_lock);
+	KUNIT_EXPECT_EQ(test, get_capacity(bd->disk), 0);
+	KUNIT_EXPECT_FALSE(test, bd->suspended);
+
+	/* A resume with nothing loaded does nothing. */
+	KUNIT_EXPECT_EQ(test, resume(test), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&bd->event_nr), events);
+
+	/* load + resume: live. */
+	KUNIT_ASSERT_EQ_MSG(test, load(test, bd, tprintf(test, "0 1024 linear %s 0\n",
+							 ldev(test, 0))),
+			    0, "%s", ctx->err);
+	mutex_lock(&bstack_ctl_lock);
+	t = bstack_device_table(bd, false);
+	KUNIT_EXPECT_NOT_NULL(test, t);
+	KUNIT_EXPECT_NULL(test, bstack_device_table(bd, true));
+	mutex_unlock(&bstack_ctl_lock);
+	KUNIT_EXPECT_EQ(test, get_capacity(bd->disk), 1024);
+	KUNIT_EXPECT_GT(test, atomic_read(&bd->event_nr), events);
+
+	/* suspend: the same table, dead until resume. */
+	KUNIT_ASSERT_EQ_MSG(test, suspend(test, 0), 0, "%s", ctx->err);
+	KUNIT_EXPECT_TRUE(test, bd->suspended);
+	KUNIT_EXPECT_TRUE(test, percpu_ref_is_zero(&t->ref));
+	/* Suspending again is no error and changes nothing. */
+	events = atomic_read(&bd->event_nr);
+	KUNIT_EXPECT_EQ(test, suspend(test, 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&bd->event_nr), events);
+
+	/* resume with nothing loaded: the same table, alive. */
+	KUNIT_EXPECT_EQ(test, resume(test), 0);
+	KUNIT_EXPECT_FALSE(test, bd->suspended);
+	mutex_lock(&bstack_ctl_lock);
+	KUNIT_EXPECT_PTR_EQ(test, bstack_device_table(bd, false), t);
+	mutex_unlock(&bstack_ctl_lock);
+	KUNIT_EXPECT_FALSE(test, percpu_ref_is_zero(&t->ref));
+	KUNIT_EXPECT_GT(test, atomic_read(&bd->event_nr), events);
+
+	/* suspend, reload (a table over another device), resume. */
+	KUNIT_ASSERT_EQ(test, suspend(test, 0), 0);
+	KUNIT_ASSERT_EQ_MSG(test, load(test, bd, tprintf(test, "0 4096 linear %s 8\n",
+							 ldev(test, 1))),
+			    0, "%s", ctx->err);
+	KUNIT_EXPECT_FALSE(test, bd->suspended);
+	KUNIT_EXPECT_EQ(test, get_capacity(bd->disk), 4096);
+	mutex_lock(&bstack_ctl_lock);
+	KUNIT_EXPECT_PTR_NE(test, bstack_device_table(bd, false), t);
+	mutex_unlock(&bstack_ctl_lock);
+
+	/* suspended, then removed: dev_exit removes it and must succeed. */
+	KUNIT_ASSERT_EQ(test, suspend(test, 0), 0);
+}
+
+struct swap_work {
+	struct work_struct work;
+	struct kunit *test;
+	int r;
+	struct completion done;
+};
+
+static void swap_fn(struct work_struct *work)
+{
+	struct swap_work *w = container_of(work, struct swap_work, work);
+	struct dev_ctx *ctx = w->test->priv;
+
+	mutex_lock(&bstack_ctl_lock);
+	w->r = bstack_device_resume(ctx->upper, 0, ctx->err);
+	mutex_unlock(&bstack_ctl_lock);
+	complete(&w->done);
+}
+
+/*
+ * A resume that swaps tables waits for the clones in flight on the old
+ * one: the old table is neither gone nor replaced while one is out.
+ */
+static void swap_waits_for_clones(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct bstack_table *old, *new;
+	struct swap_work w = { .test = test };
+	struct held_bio a;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	ctx->hold = true;
+	held_init(test, &a, REQ_OP_WRITE, 3076);	/* split over a chunk */
+	submit_bio(a.bio);
+	KUNIT_ASSERT_EQ(test, ctx->submitted, 2);
+
+	/* Load without resuming, then resume from another thread. */
+	new = bstack_table_alloc(ctx->upper, 1, BLK_OPEN_READ | BLK_OPEN_WRITE,
+				 ctx->err);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(new));
+	KUNIT_ASSERT_EQ(test, bstack_table_add_target(new, "zero", 0, 4096, "",
+						      1), 0);
+	KUNIT_ASSERT_EQ(test, bstack_table_complete(new), 0);
+	mutex_lock(&bstack_ctl_lock);
+	old = bstack_device_table(ctx->upper, false);
+	bstack_device_set_inactive(ctx->upper, new);
+	mutex_unlock(&bstack_ctl_lock);
+	INIT_WORK_ONSTACK(&w.work, swap_fn);
+	init_completion(&w.done);
+	queue_work(system_unbound_wq, &w.work);
+
+	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&w.done,
+							     msecs_to_jiffies(200)));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(ctx->upper->suspended));
+	KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(ctx->upper->live), old);
+	KUNIT_EXPECT_EQ(test, a.ended, 0);
+	/* The clones come in: the swap goes through. */
+	end_held(ctx, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, a.ended, 1);
+	KUNIT_EXPECT_EQ(test, a.status, BLK_STS_OK);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w.done, 10 * HZ));
+	flush_work(&w.work);
+	destroy_work_on_stack(&w.work);
+	KUNIT_EXPECT_EQ_MSG(test, w.r, 0, "%s", ctx->err);
+	KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(ctx->upper->live), new);
+	KUNIT_EXPECT_FALSE(test, ctx->upper->suspended);
+	KUNIT_EXPECT_EQ(test, get_capacity(ctx->upper->disk), 4096);
+	bio_put(a.bio);
+}
+
 /*
  * Made-up limits on the lower devices, and what the upper device gets:
  * the strictest of every device any line uses, the striped line's io_min
@@ -679,6 +937,9 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE(flush_then_write),
 	KUNIT_CASE_PARAM(nowait_io, nowait_gen_params),
 	KUNIT_CASE_PARAM(range_per_stripe, range_gen_params),
+	KUNIT_CASE(suspend_holds_bios),
+	KUNIT_CASE(state_machine),
+	KUNIT_CASE(swap_waits_for_clones),
 	KUNIT_CASE(limits_stacked),
 	{}
 };

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 #define BSTACK_VERSION_MAJOR	1	/* incompatible changes */
-#define BSTACK_VERSION_MINOR	0	/* compatible additions */
+#define BSTACK_VERSION_MINOR	1	/* compatible additions */
 #define BSTACK_VERSION_PATCH	0
 
 #define BSTACK_CONTROL_NAME	"bstack-control"
@@ -68,13 +68,17 @@ struct bstack_ioctl {
 /* Input flags. */
 #define BSTACK_F_READONLY	(1U << 0)	/* CREATE: refuse writes */
 #define BSTACK_F_INACTIVE	(1U << 1)	/* TABLE: the inactive slot */
+/* Since 1.1: SUSPEND as dmsetup's --noflush; SUSPEND, RESUME: no fs freeze. */
+#define BSTACK_F_NOFLUSH	(1U << 2)
+#define BSTACK_F_NOLOCKFS	(1U << 3)
 /* Output flags. */
 #define BSTACK_F_BUFFER_FULL	(1U << 8)	/* reply did not fit: see data_len */
 #define BSTACK_F_LIVE_TABLE	(1U << 9)	/* the device has a live table */
 #define BSTACK_F_INACTIVE_TABLE	(1U << 10)	/* the inactive slot is loaded */
 #define BSTACK_F_SUSPENDED	(1U << 11)
 
-#define BSTACK_F_INPUT_MASK	(BSTACK_F_READONLY | BSTACK_F_INACTIVE)
+#define BSTACK_F_INPUT_MASK	(BSTACK_F_READONLY | BSTACK_F_INACTIVE | \
+				 BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS)
 
 /*
  * struct bstack_target_spec - one table line, in LOAD/CREATE payloads and in
@@ -101,6 +105,18 @@ struct bstack_list_entry {
 	char uuid[BSTACK_UUID_LEN];
 };
 
+/*
+ * struct bstack_suspend - the optional payload of SUSPEND (1.1)
+ * @timeout_ms:	give up after this long if bios are still in flight, and
+ *		leave the device running (ETIMEDOUT); 0 waits as long as it
+ *		takes. A signal also ends the wait (EINTR).
+ * @reserved:	must be 0.
+ */
+struct bstack_suspend {
+	__u32 timeout_ms;
+	__u32 reserved;
+};
+
 #define BSTACK_IOCTL_MAGIC	0xB5
 
 #define BSTACK_VERSION	_IOWR(BSTACK_IOCTL_MAGIC, 0, struct bstack_ioctl)
@@ -111,5 +127,8 @@ struct bstack_list_entry {
 #define BSTACK_RESUME	_IOWR(BSTACK_IOCTL_MAGIC, 5, struct bstack_ioctl)
 #define BSTACK_TABLE	_IOWR(BSTACK_IOCTL_MAGIC, 6, struct bstack_ioctl)
 #define BSTACK_STATUS	_IOWR(BSTACK_IOCTL_MAGIC, 7, struct bstack_ioctl)
+/* 1.1 */
+#define BSTACK_SUSPEND	_IOWR(BSTACK_IOCTL_MAGIC, 8, struct bstack_ioctl)
+#define BSTACK_CLEAR	_IOWR(BSTACK_IOCTL_MAGIC, 9, struct bstack_ioctl)
 
 #endif /* _UAPI_LINUX_BSTACK_H */
