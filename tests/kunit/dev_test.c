@@ -405,6 +405,33 @@ static void flush_then_write(struct kunit *test)
 	bio_put(bio);
 }
 
+/* FUA stays on every piece of a write that is split, and on nothing else. */
+static void fua_kept(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct bio *bio;
+	unsigned int i;
+
+	load_mixed(test);
+	KUNIT_ASSERT_TRUE(test, bdev_fua(ctx->upper->disk->part0));
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	/* 1020..1027: lower0 (line 1), then lower1 (line 2). */
+	bio = orig_bio(test, REQ_OP_WRITE | REQ_FUA, 1020, 8);
+	submit_bio(bio);
+	KUNIT_ASSERT_EQ(test, ctx->submitted, 2);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_TRUE_MSG(test, ctx->opfs[i] & REQ_FUA, "clone %u", i);
+		KUNIT_EXPECT_FALSE_MSG(test, ctx->opfs[i] & REQ_PREFLUSH,
+				       "clone %u", i);
+	}
+	KUNIT_EXPECT_PTR_EQ(test, ctx->bdevs[0], ctx->lower[0]->disk->part0);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->bdevs[1], ctx->lower[1]->disk->part0);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_OK);
+	bio_put(bio);
+}
+
 struct nowait_case {
 	const char *desc;
 	blk_opf_t opf;
@@ -935,6 +962,7 @@ static void limits_stacked(struct kunit *test)
 static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE(flush_fans_out),
 	KUNIT_CASE(flush_then_write),
+	KUNIT_CASE(fua_kept),
 	KUNIT_CASE_PARAM(nowait_io, nowait_gen_params),
 	KUNIT_CASE_PARAM(range_per_stripe, range_gen_params),
 	KUNIT_CASE(suspend_holds_bios),
