@@ -228,6 +228,10 @@ build_overlay() {
 	[ ! -x "$BSTACK_TOP/tests/helpers/mapcheck" ] ||
 		stage_bin "$root" "$BSTACK_TOP/tests/helpers/mapcheck" \
 			/usr/bin/bstack-mapcheck
+	# The ioctl fuzzer and privilege checker.
+	[ ! -x "$BSTACK_TOP/tests/helpers/ioctl" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/ioctl" \
+			/usr/bin/bstack-ioctl
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
 	[ "$kernel" != stock ] || stage_stock_modules "$root"
 	echo "$kernel" > "$root/etc/bstack-kernel"

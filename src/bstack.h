@@ -33,6 +33,7 @@ enum bstack_map_result {
 /**
  * struct bstack_target_type - a kind of target (linear, ...)
  * @name:	as written in tables.
+ * @version:	major, minor, patch, as bstackctl targets shows them.
  * @ctr:	parse @argv and set @ti->private. On failure, report why with
  *		bstack_ti_error() and return a negative errno.
  * @dtr:	undo @ctr.
@@ -52,6 +53,7 @@ enum bstack_map_result {
  */
 struct bstack_target_type {
 	const char *name;
+	unsigned int version[3];
 	struct module *module;
 	struct list_head list;
 	int (*ctr)(struct bstack_target *ti, unsigned int argc, char **argv);
@@ -175,6 +177,8 @@ struct bstack_io {
  * @inactive:	the table loaded for the next resume; bstack_ctl_lock.
  * @removing:	set under disk->open_mutex once removal has begun, so that
  *		no new opener slips in.
+ * @deferred_remove: remove the device at its last close; set under
+ *		disk->open_mutex and bstack_ctl_lock.
  * @suspended:	new bios are held on @deferred; written under @lock and
  *		bstack_ctl_lock, read under @lock by the I/O path.
  * @frozen:	the suspend froze the filesystem on the device (lockfs);
@@ -195,6 +199,7 @@ struct bstack_device {
 	int index;
 	bool readonly;
 	bool removing;
+	bool deferred_remove;
 	bool suspended;
 	bool frozen;
 	atomic_t event_nr;
@@ -211,7 +216,12 @@ extern struct mutex bstack_ctl_lock;
 void *bstack_holder(void);
 int bstack_device_create(const char *name, const char *uuid, bool readonly,
 			 struct bstack_device **bdp, char *err);
-int bstack_device_remove(struct bstack_device *bd, char *err);
+/* How a removal goes when the device is open. */
+#define BSTACK_REMOVE_FORCE	(1U << 0)	/* swap in an error table */
+#define BSTACK_REMOVE_DEFERRED	(1U << 1)	/* remove at the last close */
+
+int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
+			 char *err);
 /* How a suspend or a resume goes. */
 #define BSTACK_SUSPEND_LOCKFS	(1U << 0)	/* freeze the filesystem */
 
@@ -221,11 +231,14 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 			 char *err);
 void bstack_device_set_inactive(struct bstack_device *bd,
 				struct bstack_table *t);
+int bstack_device_rename(struct bstack_device *bd, const char *value,
+			 bool uuid, char *err);
 struct bstack_device *bstack_device_find(const char *name);
 struct list_head *bstack_device_list(void);
 struct bstack_table *bstack_device_table(struct bstack_device *bd,
 					 bool inactive);
-void bstack_device_remove_all(void);
+unsigned int bstack_device_remove_all(unsigned int flags,
+				      unsigned int *removed);
 struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
 		       struct bio_set *bs);
 void bstack_submit_clone(struct bio *clone);
@@ -260,6 +273,9 @@ __printf(2, 3) int bstack_ti_error(struct bstack_target *ti,
 __printf(3, 4) int bstack_table_error(struct bstack_table *t,
 				      unsigned int line, const char *fmt, ...);
 int bstack_register_target(struct bstack_target_type *type);
+typedef int (*bstack_type_fn)(const struct bstack_target_type *type,
+			      void *data);
+int bstack_walk_target_types(bstack_type_fn fn, void *data);
 void bstack_unregister_target(struct bstack_target_type *type);
 
 /**

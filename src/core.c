@@ -501,6 +501,9 @@ static void bstack_submit_bio(struct bio *bio)
 	}
 }
 
+static void bstack_deferred_remove_fn(struct work_struct *work);
+static DECLARE_WORK(bstack_deferred_work, bstack_deferred_remove_fn);
+
 static int bstack_open(struct gendisk *disk, blk_mode_t mode)
 {
 	struct bstack_device *bd = disk->private_data;
@@ -511,33 +514,51 @@ static int bstack_open(struct gendisk *disk, blk_mode_t mode)
 	return 0;
 }
 
+static void bstack_release(struct gendisk *disk)
+{
+	struct bstack_device *bd = disk->private_data;
+
+	/* disk->open_mutex is held: see bstack_device_remove(). */
+	if (bd->deferred_remove && !disk_openers(disk))
+		queue_work(bstack_wq, &bstack_deferred_work);
+}
+
 static const struct block_device_operations bstack_fops = {
 	.owner		= THIS_MODULE,
 	.submit_bio	= bstack_submit_bio,
 	.open		= bstack_open,
+	.release	= bstack_release,
 };
 
 /*
- * The attributes take no lock: the name and uuid never change while the
- * disk exists, @suspended is one flag, and taking bstack_ctl_lock here
- * would deadlock against a removal, which holds it while del_gendisk()
- * drains these readers.
+ * The attributes do not take bstack_ctl_lock, which would deadlock against
+ * a removal: it holds the lock while del_gendisk() drains these readers.
+ * A rename changes the name and uuid under bd->lock, so they read them
+ * under it; @suspended is one flag.
  */
+static ssize_t bstack_show_string(struct device *dev, char *buf,
+				  bool uuid)
+{
+	struct bstack_device *bd = dev_to_disk(dev)->private_data;
+	ssize_t n;
+
+	spin_lock_irq(&bd->lock);
+	n = sysfs_emit(buf, "%s\n", uuid ? bd->uuid : bd->name);
+	spin_unlock_irq(&bd->lock);
+	return n;
+}
+
 static ssize_t name_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	struct bstack_device *bd = dev_to_disk(dev)->private_data;
-
-	return sysfs_emit(buf, "%s\n", bd->name);
+	return bstack_show_string(dev, buf, false);
 }
 static DEVICE_ATTR_RO(name);
 
 static ssize_t uuid_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	struct bstack_device *bd = dev_to_disk(dev)->private_data;
-
-	return sysfs_emit(buf, "%s\n", bd->uuid);
+	return bstack_show_string(dev, buf, true);
 }
 static DEVICE_ATTR_RO(uuid);
 
@@ -676,6 +697,45 @@ out_free_bd:
 	return r;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_create);
+
+/**
+ * bstack_device_rename - give @bd a new name, or a uuid it lacks
+ * @bd:		the device
+ * @value:	the new name, or uuid; validated by the caller
+ * @uuid:	set the uuid, which must be empty, as dmsetup rename --setuuid
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ */
+int bstack_device_rename(struct bstack_device *bd, const char *value,
+			 bool uuid, char *err)
+{
+	char *slot = uuid ? bd->uuid : bd->name;
+	char *env[2];
+
+	lockdep_assert_held(&bstack_ctl_lock);
+	if (uuid && bd->uuid[0]) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "the device has uuid '%s' already: a uuid is set only once",
+			 bd->uuid);
+		return -EINVAL;
+	}
+	if (!uuid && bstack_device_find(value)) {
+		snprintf(err, BSTACK_ERROR_LEN, "name '%s' already exists",
+			 value);
+		return -EEXIST;
+	}
+	spin_lock_irq(&bd->lock);
+	strscpy(slot, value, BSTACK_NAME_LEN);
+	spin_unlock_irq(&bd->lock);
+	env[0] = kasprintf(GFP_KERNEL, "BSTACK_%s=%s", uuid ? "UUID" : "NAME",
+			   value);
+	env[1] = NULL;
+	if (env[0])
+		kobject_uevent_env(&disk_to_dev(bd->disk)->kobj, KOBJ_CHANGE,
+				   env);
+	kfree(env[0]);
+	atomic_inc(&bd->event_nr);
+	return 0;
+}
 
 void bstack_device_set_inactive(struct bstack_device *bd,
 				struct bstack_table *t)
@@ -907,31 +967,112 @@ resumed:
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_resume);
 
+/*
+ * Say who uses @bd, for a removal that it refuses: a filesystem, another
+ * bstack device that maps it, another driver that claimed it, or openers.
+ */
+static void bstack_device_busy(struct bstack_device *bd, unsigned int openers,
+			       char *err)
+{
+	struct block_device *part0 = bd->disk->part0;
+	struct bstack_device *other;
+	const char *who = NULL;
+	size_t n;
+
+	n = scnprintf(err, BSTACK_ERROR_LEN, "%s (%s) is open by %u user%s",
+		      bd->name, bd->disk->disk_name, openers,
+		      openers == 1 ? "" : "s");
+	list_for_each_entry(other, &bstack_devices, list) {
+		struct bstack_table *t = bstack_device_table(other, false);
+		struct bstack_lower *l;
+
+		if (!t)
+			continue;
+		list_for_each_entry(l, &t->lowers, list) {
+			if (l->bdev == part0) {
+				scnprintf(err + n, BSTACK_ERROR_LEN - n,
+					  ": bstack device '%s' (%s) maps it",
+					  other->name, other->disk->disk_name);
+				return;
+			}
+		}
+	}
+	mutex_lock(&part0->bd_holder_lock);
+	if (part0->bd_holder_ops == &fs_holder_ops)
+		who = ": a filesystem is mounted on it";
+	else if (part0->bd_holder)
+		who = ": another driver claimed it (see its holders/ in sysfs)";
+	mutex_unlock(&part0->bd_holder_lock);
+	if (who)
+		strscpy(err + n, who, BSTACK_ERROR_LEN - n);
+}
+
+/* Swap in a table that fails every I/O, of the same size, for --force. */
+static int bstack_device_set_error_table(struct bstack_device *bd, char *err)
+{
+	sector_t size = get_capacity(bd->disk);
+	struct bstack_table *t;
+	int r;
+
+	if (!size)
+		return 0;
+	t = bstack_table_alloc(bd, 1, BLK_OPEN_READ, err);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	r = bstack_table_add_target(t, "error", 0, size, "", 0);
+	if (!r)
+		r = bstack_table_complete(t);
+	if (r) {
+		bstack_table_destroy(t);
+		return r;
+	}
+	bstack_device_set_inactive(bd, t);
+	return bstack_device_resume(bd, 0, err);
+}
+
 /**
- * bstack_device_remove - tear down a device nobody has open
+ * bstack_device_remove - tear down a device
  * @bd:		the device
+ * @flags:	BSTACK_REMOVE_FORCE: if it is open, replace its table with
+ *		one that fails all I/O first, so that its users give up;
+ *		BSTACK_REMOVE_DEFERRED: if it is open, remove it at its last
+ *		close instead
  * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
  *
- * Refused with -EBUSY while the device is open. The caller holds
- * bstack_ctl_lock; @bd is freed on success.
+ * An open device is refused with -EBUSY and a line that says who uses it,
+ * unless @flags defers the removal, which then returns 0 with the device
+ * still there. The caller holds bstack_ctl_lock; @bd is freed once
+ * removed.
  */
-int bstack_device_remove(struct bstack_device *bd, char *err)
+int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
+			 char *err)
 {
 	struct gendisk *disk = bd->disk;
 	struct bstack_table *live;
 	struct bio *bio, *held;
 	unsigned int openers;
+	int r;
 
 	lockdep_assert_held(&bstack_ctl_lock);
+	/* bstack_open() and bstack_release() run under open_mutex too. */
 	mutex_lock(&disk->open_mutex);
 	openers = disk_openers(disk);
 	if (!openers)
 		bd->removing = true;
+	else if (flags & BSTACK_REMOVE_DEFERRED)
+		bd->deferred_remove = true;
 	mutex_unlock(&disk->open_mutex);
 	if (openers) {
-		snprintf(err, BSTACK_ERROR_LEN,
-			 "%s (%s) is open by %u user%s", bd->name,
-			 disk->disk_name, openers, openers == 1 ? "" : "s");
+		if (flags & BSTACK_REMOVE_FORCE) {
+			r = bstack_device_set_error_table(bd, err);
+			if (r)
+				return r;
+		}
+		if (flags & BSTACK_REMOVE_DEFERRED)
+			return 0;
+		bstack_device_busy(bd, openers, err);
+		if (flags & BSTACK_REMOVE_FORCE)
+			strlcat(err, "; all its I/O fails now", BSTACK_ERROR_LEN);
 		return -EBUSY;
 	}
 
@@ -969,15 +1110,54 @@ int bstack_device_remove(struct bstack_device *bd, char *err)
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_remove);
 
-void bstack_device_remove_all(void)
+/**
+ * bstack_device_remove_all - remove every device that can go
+ * @flags:	BSTACK_REMOVE_* for the devices that are open
+ * @removed:	how many were removed
+ *
+ * Devices that map one another go in as many passes as it takes: an upper
+ * device first, then the lower one it held open. Returns how many devices
+ * are left that were not scheduled for a deferred removal. The caller
+ * holds bstack_ctl_lock.
+ */
+unsigned int bstack_device_remove_all(unsigned int flags,
+				      unsigned int *removed)
+{
+	struct bstack_device *bd, *next;
+	char err[BSTACK_ERROR_LEN];
+	unsigned int left = 0;
+	bool progress;
+
+	lockdep_assert_held(&bstack_ctl_lock);
+	*removed = 0;
+	do {
+		progress = false;
+		list_for_each_entry_safe(bd, next, &bstack_devices, list) {
+			if (!bstack_device_remove(bd, 0, err)) {
+				(*removed)++;
+				progress = true;
+			}
+		}
+	} while (progress);
+	list_for_each_entry_safe(bd, next, &bstack_devices, list) {
+		/* 0: removed after all, or scheduled for its last close. */
+		if (flags && !bstack_device_remove(bd, flags, err))
+			continue;
+		left++;
+	}
+	return left;
+}
+
+/* Remove the devices whose last opener has gone since --deferred. */
+static void bstack_deferred_remove_fn(struct work_struct *work)
 {
 	struct bstack_device *bd, *next;
 	char err[BSTACK_ERROR_LEN];
 
 	mutex_lock(&bstack_ctl_lock);
 	list_for_each_entry_safe(bd, next, &bstack_devices, list)
-		if (bstack_device_remove(bd, err))
-			pr_err("bstack: cannot remove %s: %s\n", bd->name, err);
+		if (bd->deferred_remove)
+			bstack_device_remove(bd, 0, err);
 	mutex_unlock(&bstack_ctl_lock);
 }
 
@@ -1030,9 +1210,14 @@ out_destroy_wq:
 
 static void __exit bstack_exit(void)
 {
+	unsigned int removed;
+
 	/* No new device can be made once the control node is gone. */
 	bstack_ctl_exit();
-	bstack_device_remove_all();
+	mutex_lock(&bstack_ctl_lock);
+	if (bstack_device_remove_all(0, &removed))
+		pr_err("bstack: devices are still open at unload\n");
+	mutex_unlock(&bstack_ctl_lock);
 	bstack_error_zero_exit();
 	bstack_striped_exit();
 	bstack_linear_exit();

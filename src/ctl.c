@@ -114,6 +114,10 @@ static u32 bstack_ctl_state_flags(struct bstack_device *bd)
 		flags |= BSTACK_F_INACTIVE_TABLE;
 	if (bd->suspended)
 		flags |= BSTACK_F_SUSPENDED;
+	if (bd->deferred_remove)
+		flags |= BSTACK_F_DEFERRED_REMOVE;
+	if (bd->readonly)
+		flags |= BSTACK_F_READONLY_DEV;
 	return flags;
 }
 
@@ -184,20 +188,61 @@ static int bstack_ctl_create(struct bstack_ioctl *hdr, const void *in,
 
 out_remove:
 	/* Nobody can have opened it: the name was never handed out. */
-	if (bstack_device_remove(bd, err))
+	if (bstack_device_remove(bd, 0, err))
 		pr_err("bstack: cannot undo the creation of %s: %s\n",
 		       hdr->name, err);
 	return r;
 }
 
+static unsigned int bstack_ctl_remove_flags(const struct bstack_ioctl *hdr)
+{
+	unsigned int flags = 0;
+
+	if (hdr->flags & BSTACK_F_FORCE)
+		flags |= BSTACK_REMOVE_FORCE;
+	if (hdr->flags & BSTACK_F_DEFERRED)
+		flags |= BSTACK_REMOVE_DEFERRED;
+	return flags;
+}
+
 static int bstack_ctl_remove(struct bstack_ioctl *hdr, const void *in,
 			     struct bstack_reply *rep)
 {
+	unsigned int flags = bstack_ctl_remove_flags(hdr);
 	struct bstack_device *bd = bstack_ctl_find(hdr);
+	int r;
 
 	if (IS_ERR(bd))
 		return PTR_ERR(bd);
-	return bstack_device_remove(bd, hdr->error);
+	/* Output flags only; a deferred removal leaves a device to describe. */
+	hdr->flags = 0;
+	r = bstack_device_remove(bd, flags, hdr->error);
+	bd = bstack_device_find(hdr->name);
+	if (!r && bd)
+		bstack_ctl_describe(hdr, bd);
+	return r;
+}
+
+static int bstack_ctl_remove_all(struct bstack_ioctl *hdr, const void *in,
+				 struct bstack_reply *rep)
+{
+	unsigned int left, removed;
+	struct bstack_device *bd;
+	size_t n;
+
+	left = bstack_device_remove_all(bstack_ctl_remove_flags(hdr),
+					&removed);
+	hdr->flags = 0;
+	hdr->count = removed;
+	if (!left)
+		return 0;
+	n = scnprintf(hdr->error, BSTACK_ERROR_LEN, "%u device%s still open:",
+		      left, left == 1 ? " is" : "s are");
+	list_for_each_entry(bd, bstack_device_list(), list)
+		if (!bd->deferred_remove)
+			n += scnprintf(hdr->error + n, BSTACK_ERROR_LEN - n,
+				       " %s", bd->name);
+	return -EBUSY;
 }
 
 static int bstack_ctl_list(struct bstack_ioctl *hdr, const void *in,
@@ -377,12 +422,94 @@ static int bstack_ctl_status(struct bstack_ioctl *hdr, const void *in,
 	return bstack_ctl_table_status(hdr, true, rep);
 }
 
+static int bstack_ctl_deps(struct bstack_ioctl *hdr, const void *in,
+			   struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+	bool inactive = hdr->flags & BSTACK_F_INACTIVE;
+	struct bstack_lower *l;
+	struct bstack_table *t;
+	__u64 *dev;
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	bstack_ctl_describe(hdr, bd);
+	hdr->count = 0;
+	t = bstack_device_table(bd, inactive);
+	if (!t)
+		return 0;
+	list_for_each_entry(l, &t->lowers, list) {
+		dev = bstack_reply_reserve(rep, sizeof(*dev));
+		if (!dev)
+			return -ENOMEM;
+		*dev = new_encode_dev(l->dev);
+		hdr->count++;
+	}
+	return 0;
+}
+
+static int bstack_ctl_target_version(const struct bstack_target_type *type,
+				     void *data)
+{
+	struct bstack_ioctl *hdr = ((void **)data)[0];
+	struct bstack_reply *rep = ((void **)data)[1];
+	struct bstack_target_version *v = bstack_reply_reserve(rep, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	strscpy(v->name, type->name, sizeof(v->name));
+	memcpy(v->version, type->version, sizeof(v->version));
+	hdr->count++;
+	return 0;
+}
+
+static int bstack_ctl_targets(struct bstack_ioctl *hdr, const void *in,
+			      struct bstack_reply *rep)
+{
+	void *data[] = { hdr, rep };
+
+	hdr->count = 0;
+	return bstack_walk_target_types(bstack_ctl_target_version, data);
+}
+
+static int bstack_ctl_rename(struct bstack_ioctl *hdr, const void *in,
+			     struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+	const struct bstack_rename *args = in;
+	bool uuid = hdr->flags & BSTACK_F_SETUUID;
+	int r;
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	if (hdr->data_len != sizeof(*args)) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "the rename payload is %u bytes, not %zu",
+			 hdr->data_len, sizeof(*args));
+		return -EINVAL;
+	}
+	if (uuid)
+		r = bstack_check_string(args->new, sizeof(args->new), "uuid",
+					false, hdr->error);
+	else
+		r = bstack_check_name(args->new, hdr->error);
+	if (r)
+		return r;
+	r = bstack_device_rename(bd, args->new, uuid, hdr->error);
+	if (!r) {
+		strscpy(hdr->name, bd->name, sizeof(hdr->name));
+		bstack_ctl_describe(hdr, bd);
+	}
+	return r;
+}
+
 /**
  * struct bstack_ctl_cmd - one ioctl
  * @cmd:	its number, BSTACK_*
  * @fn:		what it does, under bstack_ctl_lock
  * @admin:	changes state: needs CAP_SYS_ADMIN.
- * @payload:	takes a payload: a table, or struct bstack_suspend.
+ * @payload:	takes a payload: a table, struct bstack_suspend or
+ *		struct bstack_rename.
  * @flags:	the input flags it accepts.
  */
 struct bstack_ctl_cmd {
@@ -396,7 +523,8 @@ struct bstack_ctl_cmd {
 static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
 	{ BSTACK_VERSION, bstack_ctl_version,	false, false, 0 },
 	{ BSTACK_CREATE,  bstack_ctl_create,	true,  true,  BSTACK_F_READONLY },
-	{ BSTACK_REMOVE,  bstack_ctl_remove,	true,  false, 0 },
+	{ BSTACK_REMOVE,  bstack_ctl_remove,	true,  false,
+	  BSTACK_F_FORCE | BSTACK_F_DEFERRED },
 	{ BSTACK_LIST,	  bstack_ctl_list,	false, false, 0 },
 	{ BSTACK_LOAD,	  bstack_ctl_load,	true,  true,  0 },
 	{ BSTACK_RESUME,  bstack_ctl_resume,	true,  false, BSTACK_F_NOLOCKFS },
@@ -405,6 +533,11 @@ static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
 	{ BSTACK_SUSPEND, bstack_ctl_suspend,	true,  true,
 	  BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS },
 	{ BSTACK_CLEAR,	  bstack_ctl_clear,	true,  false, 0 },
+	{ BSTACK_REMOVE_ALL, bstack_ctl_remove_all, true, false,
+	  BSTACK_F_FORCE | BSTACK_F_DEFERRED },
+	{ BSTACK_DEPS,	  bstack_ctl_deps,	false, false, BSTACK_F_INACTIVE },
+	{ BSTACK_TARGETS, bstack_ctl_targets,	false, false, 0 },
+	{ BSTACK_RENAME,  bstack_ctl_rename,	true,  true,  BSTACK_F_SETUUID },
 };
 
 /**

@@ -36,6 +36,7 @@ static enum bstack_map_result zero_map(struct bstack_target *ti,
 
 static struct bstack_target_type error_target = {
 	.name	= "error",
+	.version = { 1, 0, 0 },
 	.module	= THIS_MODULE,
 	.ctr	= no_args_ctr,
 	.map	= error_map,
@@ -43,6 +44,7 @@ static struct bstack_target_type error_target = {
 
 static struct bstack_target_type zero_target = {
 	.name	= "zero",
+	.version = { 1, 0, 0 },
 	.module	= THIS_MODULE,
 	.ctr	= no_args_ctr,
 	.map	= zero_map,

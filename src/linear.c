@@ -98,6 +98,7 @@ static void linear_iterate_devices(struct bstack_target *ti,
 
 static struct bstack_target_type linear_target = {
 	.name		 = "linear",
+	.version	 = { 1, 0, 0 },
 	.module		 = THIS_MODULE,
 	.ctr		 = linear_ctr,
 	.dtr		 = linear_dtr,

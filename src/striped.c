@@ -283,6 +283,7 @@ static void stripe_io_hints(struct bstack_target *ti,
 
 static struct bstack_target_type striped_target = {
 	.name		 = "striped",
+	.version	 = { 1, 0, 0 },
 	.module		 = THIS_MODULE,
 	.ctr		 = stripe_ctr,
 	.dtr		 = stripe_dtr,

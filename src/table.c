@@ -6,6 +6,7 @@
  * Every refusal leaves one line in t->err that says which line of the
  * user's table is wrong and why; the control ioctl hands it back.
  */
+#include <linux/file.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -43,6 +44,22 @@ void bstack_unregister_target(struct bstack_target_type *type)
 	mutex_unlock(&bstack_types_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_unregister_target);
+
+/* Call @fn for each registered type, in order, until it returns non-zero. */
+int bstack_walk_target_types(bstack_type_fn fn, void *data)
+{
+	struct bstack_target_type *tt;
+	int r = 0;
+
+	mutex_lock(&bstack_types_lock);
+	list_for_each_entry(tt, &bstack_types, list) {
+		r = fn(tt, data);
+		if (r)
+			break;
+	}
+	mutex_unlock(&bstack_types_lock);
+	return r;
+}
 
 /* Find a type by name and pin its module; put it with module_put(). */
 static const struct bstack_target_type *bstack_get_target_type(const char *name)
@@ -304,7 +321,12 @@ void bstack_table_destroy(struct bstack_table *t)
 		/* After del_gendisk() there is no holder link left to undo. */
 		if (disk && disk->slave_dir)
 			bd_unlink_disk_holder(l->bdev, disk);
-		bdev_fput(l->bdev_file);
+		/*
+		 * Close it now, not when this task returns to user space
+		 * (fput() defers the last put): a removal right after, of
+		 * the lower device or by remove_all, must find it closed.
+		 */
+		__fput_sync(l->bdev_file);
 		kfree(l);
 	}
 	percpu_ref_exit(&t->ref);
@@ -378,7 +400,7 @@ static int bstack_open_lower(struct bstack_target *ti, const char *path,
 	return 0;
 
 out_put:
-	bdev_fput(l->bdev_file);
+	__fput_sync(l->bdev_file);
 	return r;
 }
 

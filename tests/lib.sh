@@ -325,6 +325,17 @@ dm_remove() {
 	dmsetup remove --noudevsync "$1"
 }
 
+# wait_open NAME: wait (up to 30 s) until bstack device NAME has an opener,
+# e.g. a fio started in the background, which takes a while to open it.
+wait_open() {
+	_t=0
+	until bstackctl info "$1" 2>/dev/null | grep -q '^Open count: *[1-9]'; do
+		_t=$((_t + 1))
+		[ $_t -le 300 ] || fail "nothing opened $1 within 30 s"
+		sleep 0.1
+	done
+}
+
 # loop_create FILE: a loop device over FILE (util-linux losetup), print its
 # /dev path; detached when the case exits.
 loop_create() {

@@ -62,6 +62,10 @@ enum {
 	OPT_NOFLUSH	= 1U << 5,
 	OPT_NOLOCKFS	= 1U << 6,
 	OPT_TIMEOUT	= 1U << 7,
+	OPT_FORCE	= 1U << 8,
+	OPT_DEFERRED	= 1U << 9,
+	OPT_JSON	= 1U << 10,
+	OPT_SETUUID	= 1U << 11,
 };
 
 /* getopt values of the options that have no short form. */
@@ -72,6 +76,10 @@ enum {
 	LONG_NOFLUSH,
 	LONG_NOLOCKFS,
 	LONG_TIMEOUT,
+	LONG_FORCE,
+	LONG_DEFERRED,
+	LONG_JSON,
+	LONG_SETUUID,
 };
 
 static const struct option long_options[] = {
@@ -84,6 +92,10 @@ static const struct option long_options[] = {
 	{ "noflush",	no_argument,		NULL, LONG_NOFLUSH },
 	{ "nolockfs",	no_argument,		NULL, LONG_NOLOCKFS },
 	{ "timeout",	required_argument,	NULL, LONG_TIMEOUT },
+	{ "force",	no_argument,		NULL, LONG_FORCE },
+	{ "deferred",	no_argument,		NULL, LONG_DEFERRED },
+	{ "json",	no_argument,		NULL, LONG_JSON },
+	{ "setuuid",	no_argument,		NULL, LONG_SETUUID },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -106,6 +118,10 @@ static const struct {
 	{ OPT_NOFLUSH,	"--noflush" },
 	{ OPT_NOLOCKFS,	"--nolockfs" },
 	{ OPT_TIMEOUT,	"--timeout" },
+	{ OPT_FORCE,	"--force" },
+	{ OPT_DEFERRED,	"--deferred" },
+	{ OPT_JSON,	"--json" },
+	{ OPT_SETUUID,	"--setuuid" },
 };
 
 struct cmd;
@@ -474,6 +490,10 @@ static int simple_call(struct cmd *c, bool with_table)
 		req.flags |= BSTACK_F_READONLY;
 	if (c->given & OPT_NOLOCKFS)
 		req.flags |= BSTACK_F_NOLOCKFS;
+	if (c->given & OPT_FORCE)
+		req.flags |= BSTACK_F_FORCE;
+	if (c->given & OPT_DEFERRED)
+		req.flags |= BSTACK_F_DEFERRED;
 	if (with_table && prepare_table(c, name, &req, &payload))
 		return 1;
 	/* A resume with a new table suspends first, and waits as suspend does. */
@@ -531,6 +551,24 @@ static int do_suspend(struct cmd *c)
 		req.flags |= BSTACK_F_NOFLUSH;
 	if (c->given & OPT_NOLOCKFS)
 		req.flags |= BSTACK_F_NOLOCKFS;
+	if (control_open(c))
+		return 1;
+	catch_interrupts();
+	ret = control_call(c, &req, &rep);
+	free(rep.hdr);
+	return ret ? 1 : 0;
+}
+
+static int do_remove_all(struct cmd *c)
+{
+	struct request req = { .cmd = BSTACK_REMOVE_ALL };
+	struct reply rep = { NULL, NULL, 0 };
+	int ret;
+
+	if (c->given & OPT_FORCE)
+		req.flags |= BSTACK_F_FORCE;
+	if (c->given & OPT_DEFERRED)
+		req.flags |= BSTACK_F_DEFERRED;
 	if (control_open(c))
 		return 1;
 	catch_interrupts();
@@ -603,6 +641,61 @@ static unsigned int dev_minor(uint64_t dev)
 	return (unsigned int)((dev & 0xff) | ((dev >> 12) & 0xfff00));
 }
 
+/* ---- JSON ---------------------------------------------------------------- */
+
+/* @str as a JSON string, quotes included. */
+static void json_string(FILE *out, const char *str)
+{
+	const unsigned char *p;
+
+	fputc('"', out);
+	for (p = (const unsigned char *)str; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void json_device(FILE *out, const char *name, const char *uuid,
+			uint64_t dev, uint32_t flags, uint32_t open_count)
+{
+	fputs("{\"name\": ", out);
+	json_string(out, name);
+	fputs(", \"uuid\": ", out);
+	json_string(out, uuid);
+	fprintf(out, ", \"major\": %u, \"minor\": %u, \"open_count\": %" PRIu32
+		", \"suspended\": %s, \"read_only\": %s, \"live_table\": %s"
+		", \"inactive_table\": %s, \"deferred_remove\": %s",
+		dev_major(dev), dev_minor(dev), open_count,
+		flags & BSTACK_F_SUSPENDED ? "true" : "false",
+		flags & BSTACK_F_READONLY_DEV ? "true" : "false",
+		flags & BSTACK_F_LIVE_TABLE ? "true" : "false",
+		flags & BSTACK_F_INACTIVE_TABLE ? "true" : "false",
+		flags & BSTACK_F_DEFERRED_REMOVE ? "true" : "false");
+}
+
+static void json_targets(FILE *out, const struct table *t, const char *what)
+{
+	size_t i;
+
+	fprintf(out, "\"%s\": [", what);
+	for (i = 0; i < t->count; i++) {
+		const struct table_target *tt = &t->targets[i];
+
+		fprintf(out, "%s{\"start\": %" PRIu64 ", \"length\": %" PRIu64
+			", \"type\": ", i ? ", " : "", tt->start, tt->length);
+		json_string(out, tt->type);
+		fputs(", \"args\": ", out);
+		json_string(out, tt->params);
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
 static int do_ls(struct cmd *c)
 {
 	struct bstack_list_entry *e;
@@ -610,6 +703,18 @@ static int do_ls(struct cmd *c)
 
 	if (control_open(c) || list_devices(c, &e, &n))
 		return 1;
+	if (c->given & OPT_JSON) {
+		fputs("{\"devices\": [", stdout);
+		for (i = 0; i < n; i++) {
+			fputs(i ? ", " : "", stdout);
+			json_device(stdout, e[i].name, e[i].uuid, e[i].dev,
+				    e[i].flags, e[i].open_count);
+			putchar('}');
+		}
+		puts("]}");
+		free(e);
+		return 0;
+	}
 	if (!n)
 		puts("No devices found");
 	for (i = 0; i < n; i++)
@@ -638,7 +743,17 @@ static int show_one(const struct cmd *c, const char *name, const char *prefix)
 		error_ctx(c, name, "%s", err);
 		return -1;
 	}
-	ret = table_format(&t, prefix, stdout);
+	if (c->given & OPT_JSON) {
+		fputs(prefix ? ", {\"name\": " : "{\"name\": ", stdout);
+		json_string(stdout, name);
+		fputs(", ", stdout);
+		json_targets(stdout, &t, c->verb->ioc == BSTACK_STATUS ?
+			     "status" : "targets");
+		putchar('}');
+		ret = ferror(stdout) ? -1 : 0;
+	} else {
+		ret = table_format(&t, prefix, stdout);
+	}
 	table_free(&t);
 	return ret;
 }
@@ -652,6 +767,16 @@ static int show_all(const struct cmd *c)
 
 	if (list_devices(c, &e, &n))
 		return -1;
+	if (c->given & OPT_JSON) {
+		fputs("{\"devices\": [", stdout);
+		/* In JSON, a prefix only says "not the first device". */
+		for (i = 0; i < n && !ret; i++)
+			ret = show_one(c, e[i].name, i ? "" : NULL);
+		if (!ret)
+			puts("]}");
+		free(e);
+		return ret;
+	}
 	if (!n)
 		puts("No devices found");
 	for (i = 0; i < n && !ret; i++) {
@@ -676,11 +801,246 @@ static int do_show(struct cmd *c)
 {
 	const char *name = c->nargs ? c->args[0] : NULL;
 
+	int ret;
+
 	if (name && check_name(c, name))
 		return 1;
 	if (control_open(c))
 		return 1;
-	return (name ? show_one(c, name, NULL) : show_all(c)) ? 1 : 0;
+	if (!name)
+		return show_all(c) ? 1 : 0;
+	if (c->given & OPT_JSON)
+		fputs("{\"devices\": [", stdout);
+	ret = show_one(c, name, NULL);
+	if (!ret && (c->given & OPT_JSON))
+		puts("]}");
+	return ret ? 1 : 0;
+}
+
+/* ---- info, deps, targets, rename --------------------------------------- */
+
+/* The device's read-ahead in sectors, as dmsetup info shows it; -1 if unknown. */
+static long read_ahead(uint64_t dev)
+{
+	char path[64];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/read_ahead_kb",
+		 dev_major(dev), dev_minor(dev));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &kb) != 1)
+		kb = -1;
+	fclose(f);
+	return kb < 0 ? -1 : kb * 2;
+}
+
+static int info_one(const struct cmd *c, const char *name, bool first)
+{
+	struct request req = { .cmd = BSTACK_TABLE, .name = name };
+	const struct bstack_ioctl *h;
+	struct reply rep;
+	const char *tables;
+	char state[64];
+	long ra;
+
+	if (control_call(c, &req, &rep))
+		return -1;
+	h = rep.hdr;
+	if (c->given & OPT_JSON) {
+		fputs(first ? "" : ", ", stdout);
+		json_device(stdout, name, h->uuid, h->dev, h->flags, h->open_count);
+		printf(", \"event_nr\": %" PRIu32 ", \"targets\": %" PRIu32 "}",
+		       h->event_nr, h->count);
+		free(rep.hdr);
+		return 0;
+	}
+	snprintf(state, sizeof(state), "%s%s%s",
+		 h->flags & BSTACK_F_SUSPENDED ? "SUSPENDED" : "ACTIVE",
+		 h->flags & BSTACK_F_READONLY_DEV ? " (READ-ONLY)" : "",
+		 h->flags & BSTACK_F_DEFERRED_REMOVE ? " (DEFERRED REMOVE)" : "");
+	switch (h->flags & (BSTACK_F_LIVE_TABLE | BSTACK_F_INACTIVE_TABLE)) {
+	case BSTACK_F_LIVE_TABLE | BSTACK_F_INACTIVE_TABLE:
+		tables = "LIVE & INACTIVE";
+		break;
+	case BSTACK_F_LIVE_TABLE:
+		tables = "LIVE";
+		break;
+	case BSTACK_F_INACTIVE_TABLE:
+		tables = "INACTIVE";
+		break;
+	default:
+		tables = "None";
+	}
+	if (!first)
+		putchar('\n');
+	printf("Name:              %s\n", name);
+	printf("State:             %s\n", state);
+	ra = read_ahead(h->dev);
+	if (ra >= 0)
+		printf("Read Ahead:        %ld\n", ra);
+	printf("Tables present:    %s\n", tables);
+	printf("Open count:        %" PRIu32 "\n", h->open_count);
+	printf("Event number:      %" PRIu32 "\n", h->event_nr);
+	printf("Major, minor:      %u, %u\n", dev_major(h->dev), dev_minor(h->dev));
+	printf("Number of targets: %" PRIu32 "\n", h->count);
+	if (h->uuid[0])
+		printf("UUID: %.*s\n", BSTACK_UUID_MAX, h->uuid);
+	free(rep.hdr);
+	return 0;
+}
+
+static int do_info(struct cmd *c)
+{
+	struct bstack_list_entry *e;
+	size_t i, n;
+	int ret = 0;
+
+	if (c->nargs && check_name(c, c->args[0]))
+		return 1;
+	if (control_open(c))
+		return 1;
+	if (c->nargs) {
+		if (c->given & OPT_JSON)
+			fputs("{\"devices\": [", stdout);
+		ret = info_one(c, c->args[0], true);
+		if (!ret && (c->given & OPT_JSON))
+			puts("]}");
+		return ret ? 1 : 0;
+	}
+	if (list_devices(c, &e, &n))
+		return 1;
+	if (c->given & OPT_JSON)
+		fputs("{\"devices\": [", stdout);
+	else if (!n)
+		puts("No devices found");
+	for (i = 0; i < n && !ret; i++)
+		ret = info_one(c, e[i].name, i == 0);
+	if (!ret && (c->given & OPT_JSON))
+		puts("]}");
+	free(e);
+	return ret ? 1 : 0;
+}
+
+/* The kernel's name of block device @dev, from sysfs; "?" if unknown. */
+static void dev_name(uint64_t dev, char *buf, size_t size)
+{
+	char path[64], link[256];
+	ssize_t n;
+	char *slash;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", dev_major(dev),
+		 dev_minor(dev));
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	link[n] = '\0';
+	slash = strrchr(link, '/');
+	slash = slash ? slash + 1 : link;
+	if (strlen(slash) >= size)
+		snprintf(buf, size, "?");
+	else
+		memcpy(buf, slash, strlen(slash) + 1);
+}
+
+/*
+ * dmsetup's format: "N dependencies\t: (MAJ, MIN) ...", with the kernel
+ * names of the devices after it, which dmsetup shows only on request.
+ */
+static int do_deps(struct cmd *c)
+{
+	const char *name = c->args[0];
+	struct request req = { .cmd = BSTACK_DEPS, .name = name };
+	struct reply rep;
+	uint32_t i, count;
+	char devname[256];
+
+	if (check_name(c, name) || control_open(c))
+		return 1;
+	if (c->given & OPT_INACTIVE)
+		req.flags |= BSTACK_F_INACTIVE;
+	if (control_call(c, &req, &rep))
+		return 1;
+	count = rep.hdr->count;
+	if (count > rep.data_len / sizeof(uint64_t)) {
+		error_ctx(c, name, "malformed reply: %" PRIu32 " devices in %zu bytes",
+			  count, rep.data_len);
+		free(rep.hdr);
+		return 1;
+	}
+	printf("%" PRIu32 " dependencies\t:", count);
+	for (i = 0; i < count; i++) {
+		uint64_t dev;
+
+		memcpy(&dev, (const char *)rep.data + i * sizeof(dev), sizeof(dev));
+		dev_name(dev, devname, sizeof(devname));
+		printf(" (%u, %u %s)", dev_major(dev), dev_minor(dev), devname);
+	}
+	putchar('\n');
+	free(rep.hdr);
+	return 0;
+}
+
+static int do_targets(struct cmd *c)
+{
+	struct request req = { .cmd = BSTACK_TARGETS };
+	const struct bstack_target_version *v;
+	struct reply rep;
+	uint32_t i, count;
+
+	if (control_open(c) || control_call(c, &req, &rep))
+		return 1;
+	count = rep.hdr->count;
+	if (count > rep.data_len / sizeof(*v)) {
+		error_ctx(c, NULL, "malformed reply: %" PRIu32 " targets in %zu bytes",
+			  count, rep.data_len);
+		free(rep.hdr);
+		return 1;
+	}
+	v = rep.data;
+	for (i = 0; i < count; i++)
+		printf("%-16.*s v%" PRIu32 ".%" PRIu32 ".%" PRIu32 "\n",
+		       BSTACK_TYPE_LEN - 1, v[i].name, v[i].version[0],
+		       v[i].version[1], v[i].version[2]);
+	free(rep.hdr);
+	return 0;
+}
+
+static int do_rename(struct cmd *c)
+{
+	const char *name = c->args[0], *value = c->args[1];
+	struct request req = { .cmd = BSTACK_RENAME, .name = name };
+	struct bstack_rename args;
+	struct reply rep;
+	int ret;
+
+	if (check_name(c, name))
+		return 1;
+	if (c->given & OPT_SETUUID) {
+		if (check_uuid(c, name, value))
+			return 1;
+		if (!*value) {
+			error_ctx(c, name, "the new uuid is empty");
+			return 1;
+		}
+		req.flags |= BSTACK_F_SETUUID;
+	} else if (check_name(c, value)) {
+		return 1;
+	}
+	memset(&args, 0, sizeof(args));
+	memcpy(args.new, value, strnlen(value, sizeof(args.new) - 1));
+	req.payload = &args;
+	req.payload_len = sizeof(args);
+	if (control_open(c))
+		return 1;
+	ret = control_call(c, &req, &rep);
+	if (!ret)
+		free(rep.hdr);
+	return ret ? 1 : 0;
 }
 
 static int do_version(struct cmd *c)
@@ -707,9 +1067,16 @@ static const struct verb verbs[] = {
 	  "create NAME [--uuid UUID] [--readonly] [--notable | --table TEXT | FILE]",
 	  "Create device NAME with the table from --table, FILE or stdin, and\n"
 	  "make it live. --notable creates it with no table." },
-	{ "remove", do_name, BSTACK_REMOVE, 0, 1, 1,
-	  "remove NAME",
-	  "Remove device NAME." },
+	{ "remove", do_name, BSTACK_REMOVE, OPT_FORCE | OPT_DEFERRED, 1, 1,
+	  "remove NAME [--force] [--deferred]",
+	  "Remove device NAME. If it is open, this fails and says who uses it,\n"
+	  "unless --deferred: then NAME goes when its last user closes it.\n"
+	  "--force first swaps in a table that fails all I/O, so users give up." },
+	{ "remove_all", do_remove_all, BSTACK_REMOVE_ALL,
+	  OPT_FORCE | OPT_DEFERRED, 0, 0,
+	  "remove_all [--force] [--deferred]",
+	  "Remove every device, the ones stacked on others first; --force and\n"
+	  "--deferred act on the open ones as for remove." },
 	{ "load", do_load, BSTACK_LOAD, OPT_TABLE, 1, 2,
 	  "load NAME [--table TEXT | FILE]",
 	  "Load the inactive table of NAME from --table, FILE or stdin." },
@@ -729,15 +1096,28 @@ static const struct verb verbs[] = {
 	{ "clear", do_name, BSTACK_CLEAR, 0, 1, 1,
 	  "clear NAME",
 	  "Drop the inactive table of NAME." },
-	{ "ls", do_ls, BSTACK_LIST, 0, 0, 0,
-	  "ls",
+	{ "ls", do_ls, BSTACK_LIST, OPT_JSON, 0, 0,
+	  "ls [--json]",
 	  "List the devices, one \"NAME<tab>(MAJOR:MINOR)\" line each." },
-	{ "table", do_show, BSTACK_TABLE, OPT_INACTIVE, 0, 1,
-	  "table [--inactive] [NAME]",
+	{ "info", do_info, BSTACK_TABLE, OPT_JSON, 0, 1,
+	  "info [--json] [NAME]",
+	  "Show the state of NAME, or of every device, as dmsetup info does." },
+	{ "table", do_show, BSTACK_TABLE, OPT_INACTIVE | OPT_JSON, 0, 1,
+	  "table [--inactive] [--json] [NAME]",
 	  "Show the live (or inactive) table of NAME, or of every device." },
-	{ "status", do_show, BSTACK_STATUS, 0, 0, 1,
-	  "status [NAME]",
+	{ "status", do_show, BSTACK_STATUS, OPT_JSON, 0, 1,
+	  "status [--json] [NAME]",
 	  "Show the status of the targets of NAME, or of every device." },
+	{ "deps", do_deps, BSTACK_DEPS, OPT_INACTIVE, 1, 1,
+	  "deps [--inactive] NAME",
+	  "Show the lower devices of NAME's live (or inactive) table:\n"
+	  "\"N dependencies : (MAJOR, MINOR NAME)...\"." },
+	{ "targets", do_targets, BSTACK_TARGETS, 0, 0, 0,
+	  "targets",
+	  "List the target types the driver knows, with their versions." },
+	{ "rename", do_rename, BSTACK_RENAME, OPT_SETUUID, 2, 2,
+	  "rename NAME NEWNAME | rename NAME --setuuid UUID",
+	  "Rename NAME, or give it a uuid if it has none." },
 	{ "version", do_version, BSTACK_VERSION, 0, 0, 0,
 	  "version",
 	  "Show the versions of bstackctl and of the bstack driver." },
@@ -777,6 +1157,10 @@ static void usage(FILE *out)
 	      "      --noflush     suspend: accepted as in dmsetup\n"
 	      "      --nolockfs    suspend, resume: do not freeze the filesystem\n"
 	      "      --timeout S   suspend: give up after S seconds of waiting\n"
+	      "      --force       remove: make the I/O of an open device fail\n"
+	      "      --deferred    remove: remove an open device at its last close\n"
+	      "      --json        ls, info, table, status: JSON output\n"
+	      "      --setuuid     rename: set the uuid instead of the name\n"
 	      "  -h, --help        show this help\n"
 	      "\nA table line is \"<start> <length> <target> [args...]\", in 512-byte\n"
 	      "sectors; blank lines and lines starting with '#' are ignored.\n"
@@ -886,6 +1270,18 @@ static int parse_options(struct cmd *c, int argc, char **argv)
 			break;
 		case LONG_TIMEOUT:
 			err = set_option(c, OPT_TIMEOUT, &c->timeout);
+			break;
+		case LONG_FORCE:
+			err = set_option(c, OPT_FORCE, NULL);
+			break;
+		case LONG_DEFERRED:
+			err = set_option(c, OPT_DEFERRED, NULL);
+			break;
+		case LONG_JSON:
+			err = set_option(c, OPT_JSON, NULL);
+			break;
+		case LONG_SETUUID:
+			err = set_option(c, OPT_SETUUID, NULL);
 			break;
 		default:
 			bad_option(ret, argv);

@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -612,7 +613,7 @@ static const char *bstackctl;
 
 struct run {
 	int status;		/* exit status, or -1 */
-	char out[4096];
+	char out[16384];
 	char err[4096];
 };
 
@@ -728,10 +729,10 @@ static int test_cli_usage_errors(void)
 		       "bstackctl: option '--table' needs an argument (see 'bstackctl --help')\n",
 		       ARGV("load", "x", "--table")));
 	TRY(expect_ctl("/nonexistent", NULL, 2,
-		       "bstackctl: remove: missing NAME (usage: bstackctl remove NAME)\n",
+		       "bstackctl: remove: missing NAME (usage: bstackctl remove NAME [--force] [--deferred])\n",
 		       ARGV("remove")));
 	TRY(expect_ctl("/nonexistent", NULL, 2,
-		       "bstackctl: ls: option --inactive does not apply (usage: bstackctl ls)\n",
+		       "bstackctl: ls: option --inactive does not apply (usage: bstackctl ls [--json])\n",
 		       ARGV("--inactive", "ls")));
 	return expect_ctl("/nonexistent", NULL, 2,
 			  "bstackctl: create: --notable excludes --table and FILE\n",
@@ -765,6 +766,67 @@ static int test_cli_help_and_version(void)
 		 BSTACK_VERSION_PATCH);
 	if (r.status != 1 || strcmp(r.out, want))
 		return fail("version: exit %d, stdout \"%s\"", r.status, r.out);
+	return 0;
+}
+
+/*
+ * Every verb that --help lists is in the man page, on a macro line:
+ * Documentation/bstackctl.8, found from the path of bstackctl.
+ */
+static int test_cli_man_page(void)
+{
+	char path[4096], *man, *line, *end;
+	const char *slash;
+	struct run r;
+	size_t n = 0, verbs = 0;
+	FILE *f;
+
+	slash = strrchr(bstackctl, '/');
+	snprintf(path, sizeof(path), "%.*s/../Documentation/bstackctl.8",
+		 slash ? (int)(slash - bstackctl) : 1, slash ? bstackctl : ".");
+	f = fopen(path, "r");
+	if (!f)
+		return fail("cannot open %s", path);
+	man = calloc(1, 1 << 16);
+	if (!man) {
+		fclose(f);
+		return fail("out of memory");
+	}
+	n = fread(man, 1, (1 << 16) - 1, f);
+	fclose(f);
+	man[n] = '\0';
+	TRY(run_ctl(&r, "/nonexistent", NULL, ARGV("--help")));
+	/* Verb lines are indented by two spaces; their help by six. */
+	for (line = r.out; line && *line; line = end ? end + 1 : NULL) {
+		char verb[32], *p, *q;
+		bool found = false;
+
+		end = strchr(line, '\n');
+		if (strncmp(line, "  ", 2) || line[2] == ' ' || line[2] == '-')
+			continue;
+		if (sscanf(line + 2, "%31[a-z_]", verb) != 1)
+			continue;
+		verbs++;
+		for (p = man; (q = strstr(p, verb)); p = q + 1) {
+			const char *bol = q;
+			size_t len = strlen(verb);
+
+			while (bol > man && bol[-1] != '\n')
+				bol--;
+			if (*bol == '.' && (q == man || !isalnum((unsigned char)q[-1])) &&
+			    !isalnum((unsigned char)q[len]) && q[len] != '_') {
+				found = true;
+				break;
+			}
+		}
+		if (!found) {
+			free(man);
+			return fail("verb '%s' is in --help but not in %s", verb, path);
+		}
+	}
+	free(man);
+	if (verbs < 15)
+		return fail("found only %zu verbs in --help", verbs);
 	return 0;
 }
 
@@ -807,6 +869,7 @@ static const struct test tests[] = {
 	{ "cli: usage errors exit 2", test_cli_usage_errors, true },
 	{ "cli: bad names", test_cli_bad_names, true },
 	{ "cli: help and version", test_cli_help_and_version, true },
+	{ "cli: every verb in the man page", test_cli_man_page, true },
 };
 
 int main(int argc, char **argv)

@@ -18,7 +18,6 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/delay.h>
-#include <linux/file.h>
 #include <linux/module.h>
 #include <linux/part_stat.h>
 
@@ -184,27 +183,16 @@ static struct bstack_device *make_device(struct kunit *test, const char *name)
 	return bd;
 }
 
-/*
- * Remove @bd. A table closes its lower devices with fput(), which a kernel
- * thread such as this test's defers to a work item: until that has run,
- * the lower device still counts an opener.
- */
 static void remove_device(struct kunit *test, struct bstack_device *bd)
 {
 	struct dev_ctx *ctx = test->priv;
-	int r, tries = 0;
+	int r;
 
 	if (!bd)
 		return;
-	for (;;) {
-		mutex_lock(&bstack_ctl_lock);
-		r = bstack_device_remove(bd, ctx->err);
-		mutex_unlock(&bstack_ctl_lock);
-		if (r != -EBUSY || ++tries == 200)
-			break;
-		flush_delayed_fput();
-		usleep_range(10000, 20000);
-	}
+	mutex_lock(&bstack_ctl_lock);
+	r = bstack_device_remove(bd, 0, ctx->err);
+	mutex_unlock(&bstack_ctl_lock);
 	KUNIT_EXPECT_EQ_MSG(test, r, 0, "removing: %s", ctx->err);
 }
 

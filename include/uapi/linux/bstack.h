@@ -71,14 +71,26 @@ struct bstack_ioctl {
 /* Since 1.1: SUSPEND as dmsetup's --noflush; SUSPEND, RESUME: no fs freeze. */
 #define BSTACK_F_NOFLUSH	(1U << 2)
 #define BSTACK_F_NOLOCKFS	(1U << 3)
+/*
+ * Since 1.1: REMOVE, REMOVE_ALL of an open device: FORCE swaps in a table
+ * that fails all I/O; DEFERRED removes it at its last close.
+ */
+#define BSTACK_F_FORCE		(1U << 4)
+#define BSTACK_F_DEFERRED	(1U << 5)
+/* Since 1.1: RENAME sets the uuid, which must be empty, not the name. */
+#define BSTACK_F_SETUUID	(1U << 6)
 /* Output flags. */
 #define BSTACK_F_BUFFER_FULL	(1U << 8)	/* reply did not fit: see data_len */
 #define BSTACK_F_LIVE_TABLE	(1U << 9)	/* the device has a live table */
 #define BSTACK_F_INACTIVE_TABLE	(1U << 10)	/* the inactive slot is loaded */
 #define BSTACK_F_SUSPENDED	(1U << 11)
+#define BSTACK_F_DEFERRED_REMOVE (1U << 12)	/* goes at its last close (1.1) */
+#define BSTACK_F_READONLY_DEV	(1U << 13)	/* made with --readonly (1.1) */
 
 #define BSTACK_F_INPUT_MASK	(BSTACK_F_READONLY | BSTACK_F_INACTIVE | \
-				 BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS)
+				 BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS | \
+				 BSTACK_F_FORCE | BSTACK_F_DEFERRED | \
+				 BSTACK_F_SETUUID)
 
 /*
  * struct bstack_target_spec - one table line, in LOAD/CREATE payloads and in
@@ -117,6 +129,22 @@ struct bstack_suspend {
 	__u32 reserved;
 };
 
+/*
+ * struct bstack_rename - the payload of RENAME (1.1)
+ * @new:	the new name, or with BSTACK_F_SETUUID the uuid;
+ *		NUL-terminated.
+ */
+struct bstack_rename {
+	char new[BSTACK_NAME_LEN];
+};
+
+/* struct bstack_target_version - one target type in a TARGETS reply (1.1) */
+struct bstack_target_version {
+	char name[BSTACK_TYPE_LEN];
+	__u32 version[3];
+	__u32 reserved;
+};
+
 #define BSTACK_IOCTL_MAGIC	0xB5
 
 #define BSTACK_VERSION	_IOWR(BSTACK_IOCTL_MAGIC, 0, struct bstack_ioctl)
@@ -130,5 +158,13 @@ struct bstack_suspend {
 /* 1.1 */
 #define BSTACK_SUSPEND	_IOWR(BSTACK_IOCTL_MAGIC, 8, struct bstack_ioctl)
 #define BSTACK_CLEAR	_IOWR(BSTACK_IOCTL_MAGIC, 9, struct bstack_ioctl)
+/* @count: out, how many devices were removed */
+#define BSTACK_REMOVE_ALL _IOWR(BSTACK_IOCTL_MAGIC, 10, struct bstack_ioctl)
+/* Reply: @count __u64 device numbers (new_encode_dev()), one per lower device */
+#define BSTACK_DEPS	_IOWR(BSTACK_IOCTL_MAGIC, 11, struct bstack_ioctl)
+/* Reply: @count struct bstack_target_version */
+#define BSTACK_TARGETS	_IOWR(BSTACK_IOCTL_MAGIC, 12, struct bstack_ioctl)
+/* Payload: struct bstack_rename */
+#define BSTACK_RENAME	_IOWR(BSTACK_IOCTL_MAGIC, 13, struct bstack_ioctl)
 
 #endif /* _UAPI_LINUX_BSTACK_H */
