@@ -169,6 +169,23 @@ struct bstack_io {
 
 #define BSTACK_FRONT_PAD	offsetof(struct bstack_io, clone.bio)
 
+/*
+ * Per-cpu I/O counters of a device, summed when STATS reads them. A bio
+ * counts once in @ios and its bytes once in @bytes however it is split;
+ * @splits counts the extra pieces; @errors the pieces that failed;
+ * @in_flight pieces started less pieces ended (per cpu it may be
+ * negative: only the sum means something).
+ */
+struct bstack_stats {
+	u64 ios[2];		/* READ, WRITE (data) */
+	u64 bytes[2];
+	u64 discards;		/* DISCARD, SECURE_ERASE, WRITE_ZEROES */
+	u64 flushes;
+	u64 splits;
+	u64 errors;
+	s64 in_flight;
+};
+
 /**
  * struct bstack_device - a mapped device, /dev/bstackN
  * @live:	the table bios are mapped with. Read under RCU plus a
@@ -187,6 +204,9 @@ struct bstack_io {
  *		path only when the live table is dead (suspend, resume),
  *		and from bio completion, so irq-safe.
  * @deferred:	bios that came in while the device was suspended.
+ * @stats:	I/O counters, per cpu: no shared cache line on the I/O path.
+ * @event_nr:	bumped on every table change, suspend, resume, rename and
+ *		I/O error; WAIT_EVENT sleeps until it moves.
  * @requeue:	bios to submit again from process context: the data part
  *		of a flush with data, and @deferred once the device resumes.
  */
@@ -203,6 +223,7 @@ struct bstack_device {
 	bool suspended;
 	bool frozen;
 	atomic_t event_nr;
+	struct bstack_stats __percpu *stats;
 	spinlock_t lock;
 	struct bio_list deferred;
 	struct bio_list requeue;
@@ -234,6 +255,10 @@ void bstack_device_set_inactive(struct bstack_device *bd,
 int bstack_device_rename(struct bstack_device *bd, const char *value,
 			 bool uuid, char *err);
 struct bstack_device *bstack_device_find(const char *name);
+void bstack_device_event(struct bstack_device *bd);
+void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum);
+extern atomic_t bstack_event_seq;
+extern struct wait_queue_head bstack_event_wq;
 struct list_head *bstack_device_list(void);
 struct bstack_table *bstack_device_table(struct bstack_device *bd,
 					 bool inactive);

@@ -36,6 +36,45 @@ DEFINE_MUTEX(bstack_ctl_lock);
 EXPORT_SYMBOL_IF_KUNIT(bstack_ctl_lock);
 
 /*
+ * Every device event, and every removal, also moves bstack_event_seq and
+ * wakes bstack_event_wq: WAIT_EVENT sleeps there without holding a device,
+ * which may go away meanwhile, and looks its device up again on waking.
+ */
+atomic_t bstack_event_seq;
+DECLARE_WAIT_QUEUE_HEAD(bstack_event_wq);
+
+void bstack_device_event(struct bstack_device *bd)
+{
+	atomic_inc(&bd->event_nr);
+	atomic_inc(&bstack_event_seq);
+	/* From bio completion too: wake only when somebody waits. */
+	if (wq_has_sleeper(&bstack_event_wq))
+		wake_up_all(&bstack_event_wq);
+}
+
+void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct bstack_stats *s = per_cpu_ptr(bd->stats, cpu);
+
+		sum->ios[READ] += READ_ONCE(s->ios[READ]);
+		sum->ios[WRITE] += READ_ONCE(s->ios[WRITE]);
+		sum->bytes[READ] += READ_ONCE(s->bytes[READ]);
+		sum->bytes[WRITE] += READ_ONCE(s->bytes[WRITE]);
+		sum->discards += READ_ONCE(s->discards);
+		sum->flushes += READ_ONCE(s->flushes);
+		sum->splits += READ_ONCE(s->splits);
+		sum->errors += READ_ONCE(s->errors);
+		sum->in_flight += READ_ONCE(s->in_flight);
+	}
+	if (sum->in_flight < 0)
+		sum->in_flight = 0;
+}
+
+/*
  * The holder of every lower device, as dm has one for all its devices:
  * bstack devices may share a lower device, nobody else may claim it.
  */
@@ -103,6 +142,11 @@ static void bstack_io_complete(struct bstack_io *io)
 				 io->start_time);
 	/* The io lives in its first clone: this frees it. */
 	bio_put(&io->clone.bio);
+	this_cpu_dec(t->bd->stats->in_flight);
+	if (unlikely(status)) {
+		this_cpu_inc(t->bd->stats->errors);
+		bstack_device_event(t->bd);
+	}
 
 	if (unlikely(orig->bi_opf & REQ_PREFLUSH) && bio_sectors(orig) &&
 	    !status) {
@@ -244,6 +288,18 @@ void bstack_submit_clone(struct bio *clone)
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_submit_clone);
 
+static bool bstack_op_is_range(struct bio *bio)
+{
+	switch (bio_op(bio)) {
+	case REQ_OP_DISCARD:
+	case REQ_OP_SECURE_ERASE:
+	case REQ_OP_WRITE_ZEROES:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Each piece is one I/O in the statistics, as each dm_io is in dm's: a bio
  * split in two counts twice, its sectors once.
@@ -252,6 +308,24 @@ static void bstack_io_start_acct(struct bstack_device *bd,
 				 struct bstack_io *io, struct bio *bio,
 				 unsigned int sectors)
 {
+	bool last = sectors == bio_sectors(bio);
+
+	/* bstack's own counters: per cpu, each increment preemption-safe. */
+	this_cpu_inc(bd->stats->in_flight);
+	if (!last)
+		this_cpu_inc(bd->stats->splits);
+	if (bstack_op_is_range(bio)) {
+		/* A bio counts once, with its last piece. */
+		if (last)
+			this_cpu_inc(bd->stats->discards);
+	} else {
+		int dir = op_is_write(bio_op(bio)) ? WRITE : READ;
+
+		if (last)
+			this_cpu_inc(bd->stats->ios[dir]);
+		this_cpu_add(bd->stats->bytes[dir], sectors << SECTOR_SHIFT);
+	}
+
 	if (blk_queue_io_stat(bd->disk->queue)) {
 		io->acct = true;
 		io->sectors = sectors;
@@ -272,18 +346,6 @@ static void bstack_bio_wouldblock(struct bstack_table *t, struct bio *bio)
 	percpu_ref_put(&t->ref);
 	bstack_bio_keep_error(bio, BLK_STS_AGAIN);
 	bio_endio(bio);
-}
-
-static bool bstack_op_is_range(struct bio *bio)
-{
-	switch (bio_op(bio)) {
-	case REQ_OP_DISCARD:
-	case REQ_OP_SECURE_ERASE:
-	case REQ_OP_WRITE_ZEROES:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /*
@@ -397,6 +459,7 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 	struct bstack_io *io = NULL;
 	struct bstack_lower *l;
 
+	this_cpu_inc(bd->stats->flushes);
 	list_for_each_entry(l, &t->lowers, list) {
 		struct bio *clone = bio_alloc_clone(l->bdev, bio, GFP_NOIO,
 						    &bd->bs);
@@ -405,6 +468,7 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 			/* One reference for this clone, one held while mapping. */
 			io = bstack_io_init(clone, bio, t);
 			atomic_inc(&io->pending);
+			this_cpu_inc(bd->stats->in_flight);
 		} else {
 			bstack_io_add_clone(io, clone);
 		}
@@ -657,9 +721,14 @@ int bstack_device_create(const char *name, const char *uuid, bool readonly,
 		goto out_free_bd;
 	bd->index = r;
 
+	r = -ENOMEM;
+	bd->stats = alloc_percpu(struct bstack_stats);
+	if (!bd->stats)
+		goto out_free_minor;
+
 	r = bstack_bioset_init(&bd->bs);
 	if (r)
-		goto out_free_minor;
+		goto out_free_stats;
 
 	disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
 	if (IS_ERR(disk)) {
@@ -688,6 +757,8 @@ out_put_disk:
 	put_disk(disk);
 out_free_bioset:
 	bioset_exit(&bd->bs);
+out_free_stats:
+	free_percpu(bd->stats);
 out_free_minor:
 	ida_free(&bstack_minors, bd->index);
 out_free_bd:
@@ -733,7 +804,7 @@ int bstack_device_rename(struct bstack_device *bd, const char *value,
 		kobject_uevent_env(&disk_to_dev(bd->disk)->kobj, KOBJ_CHANGE,
 				   env);
 	kfree(env[0]);
-	atomic_inc(&bd->event_nr);
+	bstack_device_event(bd);
 	return 0;
 }
 
@@ -902,7 +973,7 @@ int bstack_device_suspend(struct bstack_device *bd, unsigned int flags,
 			return left ? -EINTR : -ETIMEDOUT;
 		}
 	}
-	atomic_inc(&bd->event_nr);
+	bstack_device_event(bd);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_suspend);
@@ -961,7 +1032,7 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 	bstack_table_destroy(old);
 	bstack_device_unsuspend(bd);
 resumed:
-	atomic_inc(&bd->event_nr);
+	bstack_device_event(bd);
 	kobject_uevent(&disk_to_dev(bd->disk)->kobj, KOBJ_CHANGE);
 	return 0;
 }
@@ -1104,8 +1175,12 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 	del_gendisk(disk);
 	put_disk(disk);
 	bioset_exit(&bd->bs);
+	free_percpu(bd->stats);
 	ida_free(&bstack_minors, bd->index);
 	kfree(bd);
+	/* A WAIT_EVENT on this device wakes up to find it gone. */
+	atomic_inc(&bstack_event_seq);
+	wake_up_all(&bstack_event_wq);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_remove);

@@ -503,14 +503,74 @@ static int bstack_ctl_rename(struct bstack_ioctl *hdr, const void *in,
 	return r;
 }
 
+static int bstack_ctl_stats(struct bstack_ioctl *hdr, const void *in,
+			    struct bstack_reply *rep)
+{
+	struct bstack_device *bd = bstack_ctl_find(hdr);
+	struct bstack_counters *c;
+	struct bstack_stats sum;
+
+	if (IS_ERR(bd))
+		return PTR_ERR(bd);
+	c = bstack_reply_reserve(rep, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	bstack_device_stats(bd, &sum);
+	c->reads = sum.ios[READ];
+	c->writes = sum.ios[WRITE];
+	c->read_bytes = sum.bytes[READ];
+	c->write_bytes = sum.bytes[WRITE];
+	c->discards = sum.discards;
+	c->flushes = sum.flushes;
+	c->splits = sum.splits;
+	c->errors = sum.errors;
+	c->in_flight = sum.in_flight;
+	bstack_ctl_describe(hdr, bd);
+	hdr->count = 1;
+	return 0;
+}
+
+/*
+ * Runs without bstack_ctl_lock, which it takes only to look the device up:
+ * the device may go away while this sleeps.
+ */
+static int bstack_ctl_wait_event(struct bstack_ioctl *hdr, const void *in,
+				 struct bstack_reply *rep)
+{
+	u32 last = hdr->event_nr;
+	struct bstack_device *bd;
+	int seq;
+
+	for (;;) {
+		seq = atomic_read(&bstack_event_seq);
+		mutex_lock(&bstack_ctl_lock);
+		bd = bstack_ctl_find(hdr);
+		if (!IS_ERR(bd) && atomic_read(&bd->event_nr) != last)
+			bstack_ctl_describe(hdr, bd);
+		mutex_unlock(&bstack_ctl_lock);
+		if (IS_ERR(bd))
+			return PTR_ERR(bd);
+		if (hdr->event_nr != last)
+			return 0;
+		if (wait_event_interruptible(bstack_event_wq,
+					     atomic_read(&bstack_event_seq) != seq)) {
+			snprintf(hdr->error, BSTACK_ERROR_LEN,
+				 "waiting for an event of %s was interrupted",
+				 hdr->name);
+			return -EINTR;
+		}
+	}
+}
+
 /**
  * struct bstack_ctl_cmd - one ioctl
  * @cmd:	its number, BSTACK_*
- * @fn:		what it does, under bstack_ctl_lock
+ * @fn:		what it does, under bstack_ctl_lock unless @unlocked
  * @admin:	changes state: needs CAP_SYS_ADMIN.
  * @payload:	takes a payload: a table, struct bstack_suspend or
  *		struct bstack_rename.
  * @flags:	the input flags it accepts.
+ * @unlocked:	@fn takes bstack_ctl_lock itself, for as long as it needs.
  */
 struct bstack_ctl_cmd {
 	unsigned int cmd;
@@ -518,6 +578,7 @@ struct bstack_ctl_cmd {
 	bool admin;
 	bool payload;
 	u32 flags;
+	bool unlocked;
 };
 
 static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
@@ -538,6 +599,8 @@ static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
 	{ BSTACK_DEPS,	  bstack_ctl_deps,	false, false, BSTACK_F_INACTIVE },
 	{ BSTACK_TARGETS, bstack_ctl_targets,	false, false, 0 },
 	{ BSTACK_RENAME,  bstack_ctl_rename,	true,  true,  BSTACK_F_SETUUID },
+	{ BSTACK_STATS,	  bstack_ctl_stats,	false, false, 0 },
+	{ BSTACK_WAIT_EVENT, bstack_ctl_wait_event, false, false, 0, true },
 };
 
 /**
@@ -617,9 +680,13 @@ static int bstack_ctl_run(const struct bstack_ctl_cmd *c,
 		if (IS_ERR(in))
 			return PTR_ERR(in);
 	}
-	mutex_lock(&bstack_ctl_lock);
-	r = c->fn(hdr, in, rep);
-	mutex_unlock(&bstack_ctl_lock);
+	if (c->unlocked) {
+		r = c->fn(hdr, in, rep);
+	} else {
+		mutex_lock(&bstack_ctl_lock);
+		r = c->fn(hdr, in, rep);
+		mutex_unlock(&bstack_ctl_lock);
+	}
 	kvfree(in);
 	return r;
 }

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,7 @@ struct request {
 	const void *payload;
 	size_t payload_len;
 	uint32_t count;
+	uint32_t event_nr;
 };
 
 /* A successful reply; free(hdr) releases it. */
@@ -229,6 +231,7 @@ static void fill_header(struct bstack_ioctl *hdr, size_t size,
 	hdr->data_len = (uint32_t)req->payload_len;
 	hdr->count = req->count;
 	hdr->flags = req->flags;
+	hdr->event_nr = req->event_nr;
 	/* Lengths were checked by check_name() and check_uuid(). */
 	if (req->name)
 		memcpy(hdr->name, req->name, strnlen(req->name, BSTACK_NAME_MAX));
@@ -725,9 +728,72 @@ static int do_ls(struct cmd *c)
 }
 
 /* Print the table or status of one device; @prefix may be NULL. */
+/* The device's I/O counters (STATS). */
+static int get_counters(const struct cmd *c, const char *name,
+			struct bstack_counters *cnt)
+{
+	struct request req = { .cmd = BSTACK_STATS, .name = name };
+	struct reply rep;
+
+	if (control_call(c, &req, &rep))
+		return -1;
+	if (rep.data_len < sizeof(*cnt)) {
+		error_ctx(c, name, "malformed reply: %zu bytes of counters",
+			  rep.data_len);
+		free(rep.hdr);
+		return -1;
+	}
+	memcpy(cnt, rep.data, sizeof(*cnt));
+	free(rep.hdr);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	size_t offset;
+} counter_fields[] = {
+	{ "reads", offsetof(struct bstack_counters, reads) },
+	{ "writes", offsetof(struct bstack_counters, writes) },
+	{ "read_bytes", offsetof(struct bstack_counters, read_bytes) },
+	{ "write_bytes", offsetof(struct bstack_counters, write_bytes) },
+	{ "discards", offsetof(struct bstack_counters, discards) },
+	{ "flushes", offsetof(struct bstack_counters, flushes) },
+	{ "splits", offsetof(struct bstack_counters, splits) },
+	{ "errors", offsetof(struct bstack_counters, errors) },
+	{ "in_flight", offsetof(struct bstack_counters, in_flight) },
+};
+
+/*
+ * "# reads N writes N ...": after the target lines of status, as a
+ * comment, so that what reads dmsetup's format still can.
+ */
+static void print_counters(const struct bstack_counters *cnt, const char *prefix,
+			   bool json)
+{
+	size_t i;
+
+	if (json)
+		fputs(", \"counters\": {", stdout);
+	else
+		printf("%s#", prefix ? prefix : "");
+	for (i = 0; i < ARRAY_SIZE(counter_fields); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)cnt + counter_fields[i].offset, sizeof(v));
+		if (json)
+			printf("%s\"%s\": %" PRIu64, i ? ", " : "",
+			       counter_fields[i].name, v);
+		else
+			printf(" %s %" PRIu64, counter_fields[i].name, v);
+	}
+	putchar(json ? '}' : '\n');
+}
+
 static int show_one(const struct cmd *c, const char *name, const char *prefix)
 {
 	struct request req = { .cmd = c->verb->ioc, .name = name };
+	bool status = c->verb->ioc == BSTACK_STATUS;
+	struct bstack_counters cnt;
 	char err[TABLE_ERR_LEN];
 	struct table t;
 	struct reply rep;
@@ -743,16 +809,23 @@ static int show_one(const struct cmd *c, const char *name, const char *prefix)
 		error_ctx(c, name, "%s", err);
 		return -1;
 	}
+	if (status && get_counters(c, name, &cnt)) {
+		table_free(&t);
+		return -1;
+	}
 	if (c->given & OPT_JSON) {
 		fputs(prefix ? ", {\"name\": " : "{\"name\": ", stdout);
 		json_string(stdout, name);
 		fputs(", ", stdout);
-		json_targets(stdout, &t, c->verb->ioc == BSTACK_STATUS ?
-			     "status" : "targets");
+		json_targets(stdout, &t, status ? "status" : "targets");
+		if (status)
+			print_counters(&cnt, NULL, true);
 		putchar('}');
 		ret = ferror(stdout) ? -1 : 0;
 	} else {
 		ret = table_format(&t, prefix, stdout);
+		if (!ret && status)
+			print_counters(&cnt, prefix, false);
 	}
 	table_free(&t);
 	return ret;
@@ -1043,6 +1116,50 @@ static int do_rename(struct cmd *c)
 	return ret ? 1 : 0;
 }
 
+/*
+ * dmsetup's wait: sleep until the event number of NAME passes EVENT_NR
+ * (by default the current one), then print the new one.
+ */
+static int do_wait(struct cmd *c)
+{
+	const char *name = c->args[0];
+	struct request req = { .cmd = BSTACK_WAIT_EVENT, .name = name };
+	struct reply rep;
+	uint32_t last;
+
+	if (check_name(c, name) || control_open(c))
+		return 1;
+	if (c->nargs > 1) {
+		const char *t = c->args[1];
+		unsigned long v;
+		char *end;
+
+		errno = 0;
+		v = strtoul(t, &end, 10);
+		if (!*t || *end || t[0] == '-' || t[0] == '+' || errno ||
+		    v > UINT32_MAX) {
+			error_ctx(c, name, "event number '%s' is not a number in 0..%u",
+				  t, UINT32_MAX);
+			return 1;
+		}
+		last = (uint32_t)v;
+	} else {
+		struct request now = { .cmd = BSTACK_TABLE, .name = name };
+
+		if (control_call(c, &now, &rep))
+			return 1;
+		last = rep.hdr->event_nr;
+		free(rep.hdr);
+	}
+	catch_interrupts();
+	req.event_nr = last;
+	if (control_call(c, &req, &rep))
+		return 1;
+	printf("%" PRIu32 "\n", rep.hdr->event_nr);
+	free(rep.hdr);
+	return 0;
+}
+
 static int do_version(struct cmd *c)
 {
 	struct request req = { .cmd = BSTACK_VERSION };
@@ -1107,11 +1224,17 @@ static const struct verb verbs[] = {
 	  "Show the live (or inactive) table of NAME, or of every device." },
 	{ "status", do_show, BSTACK_STATUS, OPT_JSON, 0, 1,
 	  "status [--json] [NAME]",
-	  "Show the status of the targets of NAME, or of every device." },
+	  "Show the status of the targets of NAME, or of every device, and a\n"
+	  "\"# reads N writes N read_bytes N ...\" line of the device's I/O counters." },
 	{ "deps", do_deps, BSTACK_DEPS, OPT_INACTIVE, 1, 1,
 	  "deps [--inactive] NAME",
 	  "Show the lower devices of NAME's live (or inactive) table:\n"
 	  "\"N dependencies : (MAJOR, MINOR NAME)...\"." },
+	{ "wait", do_wait, BSTACK_WAIT_EVENT, 0, 1, 2,
+	  "wait NAME [EVENT_NR]",
+	  "Wait until the event number of NAME passes EVENT_NR (by default the\n"
+	  "current one: wait for the next event), and print the new one. Table\n"
+	  "changes, suspend, resume, rename and I/O errors are events." },
 	{ "targets", do_targets, BSTACK_TARGETS, 0, 0, 0,
 	  "targets",
 	  "List the target types the driver knows, with their versions." },

@@ -42,7 +42,8 @@ static const unsigned long cmds[] = {
 	BSTACK_VERSION, BSTACK_CREATE, BSTACK_REMOVE, BSTACK_LIST,
 	BSTACK_LOAD, BSTACK_RESUME, BSTACK_TABLE, BSTACK_STATUS,
 	BSTACK_SUSPEND, BSTACK_CLEAR, BSTACK_REMOVE_ALL, BSTACK_DEPS,
-	BSTACK_TARGETS, BSTACK_RENAME,
+	BSTACK_TARGETS, BSTACK_RENAME, BSTACK_STATS,
+	/* Not WAIT_EVENT: it sleeps until an event, which may never come. */
 };
 
 static uint64_t rng_state;
@@ -241,6 +242,7 @@ static int unpriv(int fd)
 		{ BSTACK_VERSION, "VERSION", 0 },
 		{ BSTACK_LIST, "LIST", 0 },
 		{ BSTACK_TARGETS, "TARGETS", 0 },
+		{ BSTACK_STATS, "STATS", ENXIO },	/* no such device, but allowed */
 		{ BSTACK_CREATE, "CREATE", EPERM },
 		{ BSTACK_REMOVE, "REMOVE", EPERM },
 		{ BSTACK_LOAD, "LOAD", EPERM },

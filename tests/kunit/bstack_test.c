@@ -662,6 +662,8 @@ static int io_init(struct kunit *test)
 	struct io_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->bd.stats = alloc_percpu(struct bstack_stats);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->bd.stats);
 	KUNIT_ASSERT_EQ(test, bstack_bioset_init(&ctx->bd.bs), 0);
 	ctx->t = bstack_table_alloc(&ctx->bd, 1, BLK_OPEN_READ, ctx->err);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->t));
@@ -690,6 +692,7 @@ static void io_exit(struct kunit *test)
 	bio_put(ctx->orig);
 	__free_pages(ctx->page, 4);
 	bioset_exit(&ctx->bd.bs);
+	free_percpu(ctx->bd.stats);
 }
 
 /* Cut a piece off ctx->orig, as the submit path does, with a table ref. */

@@ -145,6 +145,25 @@ struct bstack_target_version {
 	__u32 reserved;
 };
 
+/*
+ * struct bstack_counters - the reply of STATS (1.1): a bio counts once in
+ * @reads or @writes (or @discards: DISCARD, SECURE_ERASE, WRITE_ZEROES)
+ * however bstack splits it; @splits counts the extra pieces, @errors the
+ * pieces that failed, @in_flight the pieces under way.
+ */
+struct bstack_counters {
+	__u64 reads;
+	__u64 writes;
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 discards;
+	__u64 flushes;
+	__u64 splits;
+	__u64 errors;
+	__u64 in_flight;
+	__u64 reserved;
+};
+
 #define BSTACK_IOCTL_MAGIC	0xB5
 
 #define BSTACK_VERSION	_IOWR(BSTACK_IOCTL_MAGIC, 0, struct bstack_ioctl)
@@ -166,5 +185,12 @@ struct bstack_target_version {
 #define BSTACK_TARGETS	_IOWR(BSTACK_IOCTL_MAGIC, 12, struct bstack_ioctl)
 /* Payload: struct bstack_rename */
 #define BSTACK_RENAME	_IOWR(BSTACK_IOCTL_MAGIC, 13, struct bstack_ioctl)
+/* Reply: one struct bstack_counters */
+#define BSTACK_STATS	_IOWR(BSTACK_IOCTL_MAGIC, 14, struct bstack_ioctl)
+/*
+ * Sleep until the device's event number is no longer @event_nr (in), then
+ * describe it; EINTR on a signal, ENXIO if the device goes away.
+ */
+#define BSTACK_WAIT_EVENT _IOWR(BSTACK_IOCTL_MAGIC, 15, struct bstack_ioctl)
 
 #endif /* _UAPI_LINUX_BSTACK_H */
