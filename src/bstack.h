@@ -172,7 +172,8 @@ struct bstack_io {
 /*
  * Per-cpu I/O counters of a device, summed when STATS reads them. A bio
  * counts once in @ios and its bytes once in @bytes however it is split;
- * @splits counts the extra pieces; @errors the pieces that failed;
+ * @splits counts the extra pieces; @errors the pieces that failed, but
+ * not with BLK_STS_AGAIN;
  * @in_flight pieces started less pieces ended (per cpu it may be
  * negative: only the sum means something).
  */

@@ -73,6 +73,7 @@ void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum)
 	if (sum->in_flight < 0)
 		sum->in_flight = 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_stats);
 
 /*
  * The holder of every lower device, as dm has one for all its devices:
@@ -143,7 +144,12 @@ static void bstack_io_complete(struct bstack_io *io)
 	/* The io lives in its first clone: this frees it. */
 	bio_put(&io->clone.bio);
 	this_cpu_dec(t->bd->stats->in_flight);
-	if (unlikely(status)) {
+	/*
+	 * AGAIN is a NOWAIT bio that would have had to wait (here or in a
+	 * lower device), which io_uring retries: no error, and no event to
+	 * wake waiters for at the rate such bios can come.
+	 */
+	if (unlikely(status) && status != BLK_STS_AGAIN) {
 		this_cpu_inc(t->bd->stats->errors);
 		bstack_device_event(t->bd);
 	}

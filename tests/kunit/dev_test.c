@@ -429,6 +429,7 @@ struct nowait_case {
 	unsigned int cuts;		/* clone allocations expected */
 	unsigned int submitted;		/* clones expected to go down */
 	blk_status_t status;
+	blk_status_t lower;		/* how the clones that go down end */
 };
 
 static const struct nowait_case nowait_cases[] = {
@@ -446,6 +447,8 @@ static const struct nowait_case nowait_cases[] = {
 	  0, 0, 0, BLK_STS_AGAIN },
 	{ "blocking split, for contrast", REQ_OP_WRITE, 1020, 8,
 	  0, 2, 2, BLK_STS_OK },
+	{ "fits, the lower device says AGAIN", REQ_OP_READ | REQ_NOWAIT, 10, 8,
+	  0, 1, 1, BLK_STS_AGAIN, BLK_STS_AGAIN },
 };
 
 static void nowait_desc(const struct nowait_case *c, char *desc)
@@ -465,10 +468,12 @@ static void nowait_io(struct kunit *test)
 	const struct nowait_case *c = test->param_value;
 	struct dev_ctx *ctx = test->priv;
 	bool nowait = c->opf & REQ_NOWAIT;
+	struct bstack_stats sum;
+	unsigned int i, events;
 	struct bio *bio;
-	unsigned int i;
 
 	load_mixed(test);
+	events = atomic_read(&ctx->upper->event_nr);
 	KUNIT_ASSERT_TRUE(test, bdev_nowait(ctx->upper->disk->part0));
 	kunit_activate_static_stub(test, bstack_submit_clone,
 				   fake_submit_clone);
@@ -489,9 +494,14 @@ static void nowait_io(struct kunit *test)
 	/* Nothing ends before the clones already sent are in. */
 	if (c->submitted)
 		KUNIT_EXPECT_EQ(test, ctx->ended, 0);
-	end_held(ctx, BLK_STS_OK);
+	end_held(ctx, c->lower);
 	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
 	KUNIT_EXPECT_EQ(test, ctx->status, c->status);
+	/* AGAIN is no I/O error: no error counted, no event. */
+	bstack_device_stats(ctx->upper, &sum);
+	KUNIT_EXPECT_EQ(test, sum.errors, 0);
+	KUNIT_EXPECT_EQ(test, sum.in_flight, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->upper->event_nr), events);
 	bio_put(bio);
 }
 

@@ -149,7 +149,8 @@ struct bstack_target_version {
  * struct bstack_counters - the reply of STATS (1.1): a bio counts once in
  * @reads or @writes (or @discards: DISCARD, SECURE_ERASE, WRITE_ZEROES)
  * however bstack splits it; @splits counts the extra pieces, @errors the
- * pieces that failed, @in_flight the pieces under way.
+ * pieces that failed (a NOWAIT piece that would have waited is no error),
+ * @in_flight the pieces under way.
  */
 struct bstack_counters {
 	__u64 reads;
