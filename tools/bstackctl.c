@@ -69,62 +69,6 @@ enum {
 	OPT_SETUUID	= 1U << 11,
 };
 
-/* getopt values of the options that have no short form. */
-enum {
-	LONG_NOTABLE = 256,
-	LONG_TABLE,
-	LONG_INACTIVE,
-	LONG_NOFLUSH,
-	LONG_NOLOCKFS,
-	LONG_TIMEOUT,
-	LONG_FORCE,
-	LONG_DEFERRED,
-	LONG_JSON,
-	LONG_SETUUID,
-};
-
-static const struct option long_options[] = {
-	{ "help",	no_argument,		NULL, 'h' },
-	{ "uuid",	required_argument,	NULL, 'u' },
-	{ "readonly",	no_argument,		NULL, 'r' },
-	{ "notable",	no_argument,		NULL, LONG_NOTABLE },
-	{ "table",	required_argument,	NULL, LONG_TABLE },
-	{ "inactive",	no_argument,		NULL, LONG_INACTIVE },
-	{ "noflush",	no_argument,		NULL, LONG_NOFLUSH },
-	{ "nolockfs",	no_argument,		NULL, LONG_NOLOCKFS },
-	{ "timeout",	required_argument,	NULL, LONG_TIMEOUT },
-	{ "force",	no_argument,		NULL, LONG_FORCE },
-	{ "deferred",	no_argument,		NULL, LONG_DEFERRED },
-	{ "json",	no_argument,		NULL, LONG_JSON },
-	{ "setuuid",	no_argument,		NULL, LONG_SETUUID },
-	{ NULL,		0,			NULL, 0 },
-};
-
-/*
- * A leading '-' returns the non-option arguments in place (as 1), so that
- * options may come anywhere, even with POSIXLY_CORRECT set; ':' reports a
- * missing option argument apart from an unknown option.
- */
-static const char short_options[] = "-:hu:r";
-
-static const struct {
-	unsigned int bit;
-	const char *name;
-} option_names[] = {
-	{ OPT_UUID,	"--uuid" },
-	{ OPT_READONLY,	"--readonly" },
-	{ OPT_NOTABLE,	"--notable" },
-	{ OPT_TABLE,	"--table" },
-	{ OPT_INACTIVE,	"--inactive" },
-	{ OPT_NOFLUSH,	"--noflush" },
-	{ OPT_NOLOCKFS,	"--nolockfs" },
-	{ OPT_TIMEOUT,	"--timeout" },
-	{ OPT_FORCE,	"--force" },
-	{ OPT_DEFERRED,	"--deferred" },
-	{ OPT_JSON,	"--json" },
-	{ OPT_SETUUID,	"--setuuid" },
-};
-
 struct cmd;
 
 struct verb {
@@ -150,6 +94,79 @@ struct cmd {
 	int fd;				/* the control device, or -1 */
 	const char *control;		/* its path */
 };
+
+/* getopt's value for an option with no short form: above any character. */
+#define LONG_OPT(bit)		(256 + (bit))
+
+/*
+ * Every option: its bit, its name, what getopt_long() returns for it, the
+ * ioctl flag it sets in a request of a verb that accepts it, and where its
+ * argument goes if it takes one.
+ */
+static const struct option_def {
+	unsigned int bit;
+	const char *name;
+	int val;
+	uint32_t flag;			/* BSTACK_F_*, or 0 */
+	size_t arg;			/* offsetof(struct cmd, ...), or 0 */
+} option_defs[] = {
+	{ OPT_UUID, "--uuid", 'u', 0, offsetof(struct cmd, uuid) },
+	{ OPT_READONLY, "--readonly", 'r', BSTACK_F_READONLY, 0 },
+	{ OPT_NOTABLE, "--notable", LONG_OPT(OPT_NOTABLE), 0, 0 },
+	{ OPT_TABLE, "--table", LONG_OPT(OPT_TABLE), 0,
+	  offsetof(struct cmd, table) },
+	{ OPT_INACTIVE, "--inactive", LONG_OPT(OPT_INACTIVE),
+	  BSTACK_F_INACTIVE, 0 },
+	{ OPT_NOFLUSH, "--noflush", LONG_OPT(OPT_NOFLUSH), BSTACK_F_NOFLUSH, 0 },
+	{ OPT_NOLOCKFS, "--nolockfs", LONG_OPT(OPT_NOLOCKFS),
+	  BSTACK_F_NOLOCKFS, 0 },
+	{ OPT_TIMEOUT, "--timeout", LONG_OPT(OPT_TIMEOUT), 0,
+	  offsetof(struct cmd, timeout) },
+	{ OPT_FORCE, "--force", LONG_OPT(OPT_FORCE), BSTACK_F_FORCE, 0 },
+	{ OPT_DEFERRED, "--deferred", LONG_OPT(OPT_DEFERRED),
+	  BSTACK_F_DEFERRED, 0 },
+	{ OPT_JSON, "--json", LONG_OPT(OPT_JSON), 0, 0 },
+	{ OPT_SETUUID, "--setuuid", LONG_OPT(OPT_SETUUID), BSTACK_F_SETUUID, 0 },
+};
+
+static const struct option long_options[] = {
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "uuid",	required_argument,	NULL, 'u' },
+	{ "readonly",	no_argument,		NULL, 'r' },
+	{ "notable",	no_argument,		NULL, LONG_OPT(OPT_NOTABLE) },
+	{ "table",	required_argument,	NULL, LONG_OPT(OPT_TABLE) },
+	{ "inactive",	no_argument,		NULL, LONG_OPT(OPT_INACTIVE) },
+	{ "noflush",	no_argument,		NULL, LONG_OPT(OPT_NOFLUSH) },
+	{ "nolockfs",	no_argument,		NULL, LONG_OPT(OPT_NOLOCKFS) },
+	{ "timeout",	required_argument,	NULL, LONG_OPT(OPT_TIMEOUT) },
+	{ "force",	no_argument,		NULL, LONG_OPT(OPT_FORCE) },
+	{ "deferred",	no_argument,		NULL, LONG_OPT(OPT_DEFERRED) },
+	{ "json",	no_argument,		NULL, LONG_OPT(OPT_JSON) },
+	{ "setuuid",	no_argument,		NULL, LONG_OPT(OPT_SETUUID) },
+	{ NULL,		0,			NULL, 0 },
+};
+
+/*
+ * A leading '-' returns the non-option arguments in place (as 1), so that
+ * options may come anywhere, even with POSIXLY_CORRECT set; ':' reports a
+ * missing option argument apart from an unknown option.
+ */
+static const char short_options[] = "-:hu:r";
+
+/*
+ * The ioctl flags the given options ask for; check_usage() has refused
+ * those the verb does not take.
+ */
+static uint32_t request_flags(const struct cmd *c)
+{
+	uint32_t flags = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(option_defs); i++)
+		if (c->given & option_defs[i].bit)
+			flags |= option_defs[i].flag;
+	return flags;
+}
 
 /* One ioctl: what goes in the header and the payload. */
 struct request {
@@ -489,14 +506,7 @@ static int simple_call(struct cmd *c, bool with_table)
 
 	if (check_name(c, name) || check_uuid(c, name, c->uuid))
 		return 1;
-	if (c->given & OPT_READONLY)
-		req.flags |= BSTACK_F_READONLY;
-	if (c->given & OPT_NOLOCKFS)
-		req.flags |= BSTACK_F_NOLOCKFS;
-	if (c->given & OPT_FORCE)
-		req.flags |= BSTACK_F_FORCE;
-	if (c->given & OPT_DEFERRED)
-		req.flags |= BSTACK_F_DEFERRED;
+	req.flags = request_flags(c);
 	if (with_table && prepare_table(c, name, &req, &payload))
 		return 1;
 	/* A resume with a new table suspends first, and waits as suspend does. */
@@ -550,10 +560,7 @@ static int do_suspend(struct cmd *c)
 		req.payload = &args;
 		req.payload_len = sizeof(args);
 	}
-	if (c->given & OPT_NOFLUSH)
-		req.flags |= BSTACK_F_NOFLUSH;
-	if (c->given & OPT_NOLOCKFS)
-		req.flags |= BSTACK_F_NOLOCKFS;
+	req.flags = request_flags(c);
 	if (control_open(c))
 		return 1;
 	catch_interrupts();
@@ -568,10 +575,7 @@ static int do_remove_all(struct cmd *c)
 	struct reply rep = { NULL, NULL, 0 };
 	int ret;
 
-	if (c->given & OPT_FORCE)
-		req.flags |= BSTACK_F_FORCE;
-	if (c->given & OPT_DEFERRED)
-		req.flags |= BSTACK_F_DEFERRED;
+	req.flags = request_flags(c);
 	if (control_open(c))
 		return 1;
 	catch_interrupts();
@@ -799,8 +803,7 @@ static int show_one(const struct cmd *c, const char *name, const char *prefix)
 	struct reply rep;
 	int ret;
 
-	if (c->given & OPT_INACTIVE)
-		req.flags |= BSTACK_F_INACTIVE;
+	req.flags = request_flags(c);
 	if (control_call(c, &req, &rep))
 		return -1;
 	ret = table_decode(rep.data, rep.data_len, rep.hdr->count, &t, err);
@@ -1034,8 +1037,7 @@ static int do_deps(struct cmd *c)
 
 	if (check_name(c, name) || control_open(c))
 		return 1;
-	if (c->given & OPT_INACTIVE)
-		req.flags |= BSTACK_F_INACTIVE;
+	req.flags = request_flags(c);
 	if (control_call(c, &req, &rep))
 		return 1;
 	count = rep.hdr->count;
@@ -1086,7 +1088,9 @@ static int do_targets(struct cmd *c)
 static int do_rename(struct cmd *c)
 {
 	const char *name = c->args[0], *value = c->args[1];
-	struct request req = { .cmd = BSTACK_RENAME, .name = name };
+	struct request req = {
+		.cmd = BSTACK_RENAME, .name = name, .flags = request_flags(c),
+	};
 	struct bstack_rename args;
 	struct reply rep;
 	int ret;
@@ -1100,7 +1104,6 @@ static int do_rename(struct cmd *c)
 			error_ctx(c, name, "the new uuid is empty");
 			return 1;
 		}
-		req.flags |= BSTACK_F_SETUUID;
 	} else if (check_name(c, value)) {
 		return 1;
 	}
@@ -1315,22 +1318,22 @@ static const char *option_name(unsigned int bit)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(option_names); i++)
-		if (option_names[i].bit == bit)
-			return option_names[i].name;
+	for (i = 0; i < ARRAY_SIZE(option_defs); i++)
+		if (option_defs[i].bit == bit)
+			return option_defs[i].name;
 	return "?";
 }
 
-/* Record an option; the ones with a value may be given only once. */
-static int set_option(struct cmd *c, unsigned int bit, const char **slot)
+/* Record option @o; those with an argument may be given only once. */
+static int set_option(struct cmd *c, const struct option_def *o)
 {
-	if (slot && (c->given & bit)) {
-		error_msg("option %s is given twice", option_name(bit));
+	if (o->arg && (c->given & o->bit)) {
+		error_msg("option %s is given twice", o->name);
 		return -1;
 	}
-	c->given |= bit;
-	if (slot)
-		*slot = optarg;
+	c->given |= o->bit;
+	if (o->arg)
+		*(const char **)((char *)c + o->arg) = optarg;
 	return 0;
 }
 
@@ -1354,6 +1357,7 @@ static void bad_option(int ret, char **argv)
 static int parse_options(struct cmd *c, int argc, char **argv)
 {
 	const char *verb = NULL;
+	size_t i;
 	int ret;
 
 	opterr = 0;
@@ -1370,45 +1374,15 @@ static int parse_options(struct cmd *c, int argc, char **argv)
 		case 'h':
 			c->help = true;
 			break;
-		case 'u':
-			err = set_option(c, OPT_UUID, &c->uuid);
-			break;
-		case 'r':
-			err = set_option(c, OPT_READONLY, NULL);
-			break;
-		case LONG_NOTABLE:
-			err = set_option(c, OPT_NOTABLE, NULL);
-			break;
-		case LONG_TABLE:
-			err = set_option(c, OPT_TABLE, &c->table);
-			break;
-		case LONG_INACTIVE:
-			err = set_option(c, OPT_INACTIVE, NULL);
-			break;
-		case LONG_NOFLUSH:
-			err = set_option(c, OPT_NOFLUSH, NULL);
-			break;
-		case LONG_NOLOCKFS:
-			err = set_option(c, OPT_NOLOCKFS, NULL);
-			break;
-		case LONG_TIMEOUT:
-			err = set_option(c, OPT_TIMEOUT, &c->timeout);
-			break;
-		case LONG_FORCE:
-			err = set_option(c, OPT_FORCE, NULL);
-			break;
-		case LONG_DEFERRED:
-			err = set_option(c, OPT_DEFERRED, NULL);
-			break;
-		case LONG_JSON:
-			err = set_option(c, OPT_JSON, NULL);
-			break;
-		case LONG_SETUUID:
-			err = set_option(c, OPT_SETUUID, NULL);
-			break;
 		default:
-			bad_option(ret, argv);
-			return -1;
+			for (i = 0; i < ARRAY_SIZE(option_defs); i++)
+				if (option_defs[i].val == ret)
+					break;
+			if (i == ARRAY_SIZE(option_defs)) {
+				bad_option(ret, argv);
+				return -1;
+			}
+			err = set_option(c, &option_defs[i]);
 		}
 		if (err)
 			return -1;
