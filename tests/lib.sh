@@ -336,6 +336,17 @@ wait_open() {
 	done
 }
 
+# wait_gone NAME: wait (up to 5 s) until bstack device NAME is gone, as a
+# deferred removal makes it after its last close; fail if it stays.
+wait_gone() {
+	_t=0
+	while bstackctl ls | grep -q "^$1	"; do
+		_t=$((_t + 1))
+		[ $_t -le 50 ] || fail "$1 is still there 5 s after its last close"
+		sleep 0.1
+	done
+}
+
 # loop_create FILE: a loop device over FILE (util-linux losetup), print its
 # /dev path; detached when the case exits.
 loop_create() {
@@ -380,6 +391,18 @@ cmp_range() {
 # is_zero DEV START LEN: are those sectors all zero?
 is_zero() {
 	cmp_range "$1" "$2" /dev/zero 0 "$3"
+}
+
+# expect_range DEV START LEN zero|kept PATTERN: sectors START+LEN of DEV are
+# all zero, or still hold the same sectors of the file PATTERN.
+expect_range() {
+	if [ "$4" = zero ]; then
+		is_zero "$1" "$2" "$3" || fail "$1 $2+$3 should be zero"
+	else
+		cmp_range "$1" "$2" "$5" "$2" "$3" > /dev/null ||
+			fail "$1 $2+$3 should be untouched"
+	fi
+	info "$1 $2+$3: $4"
 }
 
 # drop_caches: the next reads come from the devices, not the page cache.

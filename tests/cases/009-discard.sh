@@ -45,15 +45,7 @@ must "blkdiscard 500+3600" "$blkdiscard" -f -o $((500 * 512)) -l $((3600 * 512))
 drop_caches
 
 # lower DEV START LEN zero|kept: what the lower sectors must hold now.
-lower() {
-	if [ "$4" = zero ]; then
-		is_zero "$1" "$2" "$3" || fail "$1 $2+$3 should be zero"
-	else
-		cmp_range "$1" "$2" "$BSTACK_TMP/pat" "$2" "$3" > /dev/null ||
-			fail "$1 $2+$3 should be untouched"
-	fi
-	info "$1 $2+$3: $4"
-}
+lower() { expect_range "$1" "$2" "$3" "$4" "$BSTACK_TMP/pat"; }
 # The first linear, offset 1001: 500..999 -> d0 1501..2000.
 lower "$d0" 1001 500 kept
 lower "$d0" 1501 500 zero

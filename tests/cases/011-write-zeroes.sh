@@ -65,13 +65,7 @@ drop_caches
 # lower N START LEN zero|kept: what sectors START+LEN of loop N hold now.
 lower() {
 	eval "_l=\$l$1"
-	if [ "$4" = zero ]; then
-		is_zero "$_l" "$2" "$3" || fail "$_l $2+$3 should be zero"
-	else
-		cmp_range "$_l" "$2" "$BSTACK_TMP/pat$1" "$2" "$3" > /dev/null ||
-			fail "$_l $2+$3 should be untouched"
-	fi
-	info "$_l $2+$3: $4"
+	expect_range "$_l" "$2" "$3" "$4" "$BSTACK_TMP/pat$1"
 }
 lower 0 0 1501 kept
 lower 0 1501 500 zero

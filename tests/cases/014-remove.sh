@@ -25,12 +25,7 @@ exists t014 || fail "a refused remove removed t014"
 must "remove --deferred" bstackctl remove --deferred t014
 exists t014 || fail "remove --deferred removed an open device at once"
 exec 3<&-
-t=0
-while exists t014 && [ $t -lt 50 ]; do
-	sleep 0.1
-	t=$((t + 1))
-done
-exists t014 && fail "t014 is still there after its last close"
+wait_gone t014
 [ -e "$dev" ] && fail "$dev is still there after the deferred removal"
 info "remove --deferred: t014 went at its last close"
 
@@ -76,12 +71,7 @@ fpid=$!
 wait_open t014fd
 must "remove --force --deferred" bstackctl remove --force --deferred t014fd
 wait "$fpid" && fail "fio succeeded on a device whose table fails all I/O"
-t=0
-while exists t014fd && [ $t -lt 50 ]; do
-	sleep 0.1
-	t=$((t + 1))
-done
-exists t014fd && fail "t014fd is still there after fio closed it"
+wait_gone t014fd
 info "remove --force --deferred: fio failed, and the device went"
 
 # ---- remove_all with one device open: it is named, the rest go
