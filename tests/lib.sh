@@ -336,6 +336,37 @@ wait_open() {
 	done
 }
 
+# wait_for SECONDS WHAT CMD...: run CMD every 0.1 s until it succeeds; fail
+# saying WHAT did not happen if it still fails after SECONDS.
+wait_for() {
+	_wf_left=$(($1 * 10)) _wf_s=$1 _wf_what=$2
+	shift 2
+	until "$@"; do
+		_wf_left=$((_wf_left - 1))
+		[ $_wf_left -gt 0 ] || fail "$_wf_what within $_wf_s s"
+		sleep 0.1
+	done
+}
+
+# has_inflight DEV: DEV (a /dev path) has a read or write in flight.
+has_inflight() {
+	# shellcheck disable=SC2046 # two numbers: reads and writes
+	set -- $(cat "/sys/block/${1#/dev/}/inflight")
+	[ $(($1 + $2)) -gt 0 ]
+}
+
+# sysfs_is FILE VALUE: FILE reads VALUE.
+sysfs_is() {
+	[ "$(cat "$1")" = "$2" ]
+}
+
+# bstackctl_sleeps PID: the bstackctl of PID sleeps in the kernel, which
+# it does only in an ioctl that waits (for a device, I/O or an event);
+# then it has its signal handlers, so Ctrl-C gets a message out of it.
+bstackctl_sleeps() {
+	[ "$(cut -d' ' -f2,3 "/proc/$1/stat" 2>/dev/null)" = "(bstackctl) S" ]
+}
+
 # wait_gone NAME: wait (up to 5 s) until bstack device NAME is gone, as a
 # deferred removal makes it after its last close; fail if it stays.
 wait_gone() {

@@ -57,14 +57,16 @@ if [ -n "${upid:-}" ]; then
 fi
 bstack_remove t012
 
-# ---- a suspend that cannot drain: 2 s per request on nullb1
-slow=$(nullb_create nullb1 16 512 irqmode=2 completion_nsec=2000000000) || exit 1
+# ---- a suspend that cannot drain: 4 s per request on nullb1. The cases
+# wait until the read has reached nullb1, so the suspend always starts
+# with more than 1 s of it left, however slow the guest is.
+slow=$(nullb_create nullb1 16 512 irqmode=2 completion_nsec=4000000000) || exit 1
 dev=$(printf '0 16384 linear %s 0\n' "$slow" | bstack_create t012s) || exit 1
 sys=/sys/block/${dev#/dev/}
 
 dd if="$dev" of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null &
 pid=$!
-sleep 0.3
+wait_for 30 "the read did not reach $slow" has_inflight "$slow"
 must_fail_1line "suspend --timeout 1 with a read in flight" \
 	bstackctl suspend --timeout 1 t012s
 case $BSTACK_ERR in
@@ -79,10 +81,11 @@ info "a timed-out suspend leaves the device running"
 
 dd if="$dev" of=/dev/null bs=4096 count=1 skip=8 iflag=direct 2>/dev/null &
 pid=$!
-sleep 0.3
+wait_for 30 "the read did not reach $slow" has_inflight "$slow"
 bstackctl suspend t012s 2> "$BSTACK_TMP/int.err" &
 spid=$!
-sleep 0.5
+# suspended turns 1 before the suspend waits for the read in flight.
+wait_for 30 "the suspend did not start" sysfs_is "$sys/bstack/suspended" 1
 kill -INT "$spid"
 if wait "$spid"; then
 	fail "an interrupted suspend succeeded"

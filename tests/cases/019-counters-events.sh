@@ -57,10 +57,9 @@ expect_eq "$(counter in_flight)" 0 "in_flight when idle"
 # ---- events
 ev=$(bstackctl info t019 | sed -n 's/^Event number: *//p')
 expect_eq "$(bstackctl wait t019 $((ev - 1)))" "$ev" "wait on an old event number"
-bstackctl wait t019 > "$BSTACK_TMP/w1" 2>&1 &
+bstackctl wait t019 "$ev" > "$BSTACK_TMP/w1" 2>&1 &
 wpid=$!
-sleep 1
-kill -0 "$wpid" 2>/dev/null || fail "wait returned with no event: $(cat "$BSTACK_TMP/w1")"
+wait_for 30 "wait did not start waiting" bstackctl_sleeps "$wpid"
 snap
 if dd if="$dev" of=/dev/null bs=4096 count=1 skip=250 iflag=direct 2>/dev/null; then
 	fail "a read of the error line succeeded"
@@ -71,9 +70,9 @@ moved errors 1 "a read of the error line"
 info "an I/O error is an event, and counts"
 
 ev=$(bstackctl info t019 | sed -n 's/^Event number: *//p')
-bstackctl wait t019 > "$BSTACK_TMP/w2" 2>&1 &
+bstackctl wait t019 "$ev" > "$BSTACK_TMP/w2" 2>&1 &
 wpid=$!
-sleep 0.5
+wait_for 30 "wait did not start waiting" bstackctl_sleeps "$wpid"
 must "suspend" bstackctl suspend t019
 wait "$wpid" || fail "wait failed: $(cat "$BSTACK_TMP/w2")"
 [ "$(cat "$BSTACK_TMP/w2")" -gt "$ev" ] || fail "wait printed $(cat "$BSTACK_TMP/w2") after a suspend"
@@ -82,14 +81,14 @@ info "a suspend is an event"
 
 bstackctl wait t019 2> "$BSTACK_TMP/w3" &
 wpid=$!
-sleep 0.5
+wait_for 30 "wait did not start waiting" bstackctl_sleeps "$wpid"
 kill -INT "$wpid"
 wait "$wpid" && fail "an interrupted wait succeeded"
 grep -q "interrupted" "$BSTACK_TMP/w3" || fail "an interrupted wait says: $(cat "$BSTACK_TMP/w3")"
 
 bstackctl wait t019 2> "$BSTACK_TMP/w4" &
 wpid=$!
-sleep 0.5
+wait_for 30 "wait did not start waiting" bstackctl_sleeps "$wpid"
 bstack_remove t019
 wait "$wpid" && fail "wait succeeded on a removed device"
 grep -q "no device named 't019'" "$BSTACK_TMP/w4" ||
