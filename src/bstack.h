@@ -11,7 +11,9 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/completion.h>
+#include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/percpu-refcount.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -189,31 +191,50 @@ struct bstack_stats {
 
 /**
  * struct bstack_device - a mapped device, /dev/bstackN
+ * @kref:	one reference for bstack_devices, one for each control call
+ *		or deferred removal that uses the device; the last put frees
+ *		what removal left (see bstack_device_release()).
+ * @ctl_lock:	serialises the control operations that change the device:
+ *		load, clear, suspend, resume, rename and remove. Held across
+ *		a suspend's freeze and drain, which may last, so it is one
+ *		per device, as dm's suspend_lock: a suspend that waits for
+ *		I/O held by a suspended lower device must not stop the
+ *		resume of that device. Never taken on the I/O path. It
+ *		nests outside bstack_devices_lock.
  * @live:	the table bios are mapped with. Read under RCU plus a
  *		reference on the table (no lock on the I/O path); written
- *		under bstack_ctl_lock.
- * @inactive:	the table loaded for the next resume; bstack_ctl_lock.
- * @removing:	set under disk->open_mutex once removal has begun, so that
- *		no new opener slips in.
+ *		under @ctl_lock and bstack_devices_lock, so either keeps it
+ *		for a reader.
+ * @inactive:	the table loaded for the next resume; as @live.
+ * @removing:	set under disk->open_mutex and @ctl_lock once removal has
+ *		begun, so that no new opener slips in and no control call
+ *		that waited for @ctl_lock touches what removal tore down.
  * @deferred_remove: remove the device at its last close; set under
- *		disk->open_mutex and bstack_ctl_lock.
+ *		disk->open_mutex and @ctl_lock.
  * @suspended:	new bios are held on @deferred; written under @lock and
- *		bstack_ctl_lock, read under @lock by the I/O path.
+ *		@ctl_lock, read under @lock by the I/O path.
  * @frozen:	the suspend froze the filesystem on the device (lockfs);
- *		bstack_ctl_lock.
- * @lock:	guards @suspended, @deferred and @requeue. Taken on the I/O
- *		path only when the live table is dead (suspend, resume),
- *		and from bio completion, so irq-safe.
+ *		@ctl_lock.
+ * @lock:	guards @suspended, @deferred, @requeue, and @name and @uuid
+ *		for sysfs. Taken on the I/O path only when the live table
+ *		is dead (suspend, resume), and from bio completion, so
+ *		irq-safe.
  * @deferred:	bios that came in while the device was suspended.
  * @stats:	I/O counters, per cpu: no shared cache line on the I/O path.
  * @event_nr:	bumped on every table change, suspend, resume, rename and
  *		I/O error; WAIT_EVENT sleeps until it moves.
  * @requeue:	bios to submit again from process context: the data part
  *		of a flush with data, and @deferred once the device resumes.
+ * @remove_work: the deferred removal, queued at the last close.
+ * @name:	unique among devices; changes under @ctl_lock,
+ *		bstack_devices_lock and @lock, so any of them keeps it.
+ * @uuid:	as @name.
  */
 struct bstack_device {
 	struct gendisk *disk;
 	struct bio_set bs;
+	struct kref kref;
+	struct mutex ctl_lock;
 	struct bstack_table __rcu *live;
 	struct bstack_table *inactive;
 	struct list_head list;
@@ -229,15 +250,18 @@ struct bstack_device {
 	struct bio_list deferred;
 	struct bio_list requeue;
 	struct work_struct requeue_work;
+	struct work_struct remove_work;
 	char name[BSTACK_NAME_LEN];
 	char uuid[BSTACK_UUID_LEN];
 };
 
 /* core.c */
-extern struct mutex bstack_ctl_lock;
+extern struct mutex bstack_devices_lock;
 void *bstack_holder(void);
 int bstack_device_create(const char *name, const char *uuid, bool readonly,
 			 struct bstack_device **bdp, char *err);
+struct bstack_device *bstack_device_get(const char *name);
+void bstack_device_put(struct bstack_device *bd);
 /* How a removal goes when the device is open. */
 #define BSTACK_REMOVE_FORCE	(1U << 0)	/* swap in an error table */
 #define BSTACK_REMOVE_DEFERRED	(1U << 1)	/* remove at the last close */
@@ -263,8 +287,7 @@ extern struct wait_queue_head bstack_event_wq;
 struct list_head *bstack_device_list(void);
 struct bstack_table *bstack_device_table(struct bstack_device *bd,
 					 bool inactive);
-unsigned int bstack_device_remove_all(unsigned int flags,
-				      unsigned int *removed);
+int bstack_device_remove_all(unsigned int flags, unsigned int *removed);
 struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
 		       struct bio_set *bs);
 void bstack_submit_clone(struct bio *clone);

@@ -25,15 +25,22 @@
 static LIST_HEAD(bstack_devices);
 static DEFINE_IDA(bstack_minors);
 static int bstack_major;
+/* The held bios go down from here: WQ_MEM_RECLAIM. */
 static struct workqueue_struct *bstack_wq;
+/* Deferred removals, apart: they wait for a device's ctl_lock. */
+static struct workqueue_struct *bstack_remove_wq;
 
 /*
- * bstack_ctl_lock serialises every control operation (create, load,
- * resume, remove, and the readers of tables and names). It is never taken
- * on the I/O path.
+ * bstack_devices_lock guards bstack_devices and the names and uuids on
+ * it, and, with each device's ctl_lock, the table slots: the commands
+ * that only read (list, info, table, status, deps) hold it alone, so they
+ * answer while a suspend waits under the device's ctl_lock. It is held
+ * only for a short walk or update, never across a wait for I/O, and never
+ * on the I/O path. Lock order: bd->ctl_lock, then bstack_devices_lock,
+ * then bd->lock.
  */
-DEFINE_MUTEX(bstack_ctl_lock);
-EXPORT_SYMBOL_IF_KUNIT(bstack_ctl_lock);
+DEFINE_MUTEX(bstack_devices_lock);
+EXPORT_SYMBOL_IF_KUNIT(bstack_devices_lock);
 
 /*
  * Every device event, and every removal, also moves bstack_event_seq and
@@ -572,7 +579,6 @@ static void bstack_submit_bio(struct bio *bio)
 }
 
 static void bstack_deferred_remove_fn(struct work_struct *work);
-static DECLARE_WORK(bstack_deferred_work, bstack_deferred_remove_fn);
 
 static int bstack_open(struct gendisk *disk, blk_mode_t mode)
 {
@@ -588,9 +594,16 @@ static void bstack_release(struct gendisk *disk)
 {
 	struct bstack_device *bd = disk->private_data;
 
-	/* disk->open_mutex is held: see bstack_device_remove(). */
-	if (bd->deferred_remove && !disk_openers(disk))
-		queue_work(bstack_wq, &bstack_deferred_work);
+	/*
+	 * disk->open_mutex is held: see bstack_device_remove(). The device
+	 * is on the list, which holds a reference, so this put is not the
+	 * last.
+	 */
+	if (bd->deferred_remove && !disk_openers(disk)) {
+		kref_get(&bd->kref);
+		if (!queue_work(bstack_remove_wq, &bd->remove_work))
+			bstack_device_put(bd);
+	}
 }
 
 static const struct block_device_operations bstack_fops = {
@@ -601,9 +614,9 @@ static const struct block_device_operations bstack_fops = {
 };
 
 /*
- * The attributes do not take bstack_ctl_lock, which would deadlock against
- * a removal: it holds the lock while del_gendisk() drains these readers.
- * A rename changes the name and uuid under bd->lock, so they read them
+ * The attributes do not take bd->ctl_lock, which would deadlock against a
+ * removal: it holds the lock while del_gendisk() drains these readers. A
+ * rename changes the name and uuid under bd->lock too, so they read them
  * under it; @suspended is one flag.
  */
 static ssize_t bstack_show_string(struct device *dev, char *buf,
@@ -662,27 +675,97 @@ struct bstack_device *bstack_device_find(const char *name)
 {
 	struct bstack_device *bd;
 
-	lockdep_assert_held(&bstack_ctl_lock);
+	lockdep_assert_held(&bstack_devices_lock);
 	list_for_each_entry(bd, &bstack_devices, list)
 		if (!strcmp(bd->name, name))
 			return bd;
 	return NULL;
 }
 
+/* The device named @name, with a reference for bstack_device_put(). */
+struct bstack_device *bstack_device_get(const char *name)
+{
+	struct bstack_device *bd;
+
+	mutex_lock(&bstack_devices_lock);
+	bd = bstack_device_find(name);
+	if (bd)
+		kref_get(&bd->kref);
+	mutex_unlock(&bstack_devices_lock);
+	return bd;
+}
+
+/* How many devices there are. */
+static unsigned int bstack_device_count(void)
+{
+	struct bstack_device *bd;
+	unsigned int n = 0;
+
+	mutex_lock(&bstack_devices_lock);
+	list_for_each_entry(bd, &bstack_devices, list)
+		n++;
+	mutex_unlock(&bstack_devices_lock);
+	return n;
+}
+
+/* The @i-th device on the list, with a reference; NULL past its end. */
+static struct bstack_device *bstack_device_get_nth(unsigned int i)
+{
+	struct bstack_device *bd;
+
+	mutex_lock(&bstack_devices_lock);
+	list_for_each_entry(bd, &bstack_devices, list) {
+		if (!i--) {
+			kref_get(&bd->kref);
+			mutex_unlock(&bstack_devices_lock);
+			return bd;
+		}
+	}
+	mutex_unlock(&bstack_devices_lock);
+	return NULL;
+}
+
+/*
+ * The last reference is gone: bstack_device_remove() has taken the device
+ * off the list and out of the block layer; free what it left.
+ */
+static void bstack_device_release(struct kref *kref)
+{
+	struct bstack_device *bd = container_of(kref, struct bstack_device,
+						kref);
+
+	put_disk(bd->disk);
+	bioset_exit(&bd->bs);
+	free_percpu(bd->stats);
+	ida_free(&bstack_minors, bd->index);
+	mutex_destroy(&bd->ctl_lock);
+	kfree(bd);
+}
+
+void bstack_device_put(struct bstack_device *bd)
+{
+	kref_put(&bd->kref, bstack_device_release);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_put);
+
 struct list_head *bstack_device_list(void)
 {
-	lockdep_assert_held(&bstack_ctl_lock);
+	lockdep_assert_held(&bstack_devices_lock);
 	return &bstack_devices;
 }
+
+/* Either lock keeps the slots: a writer holds both. */
+#define bstack_slots_held(bd)					\
+	(lockdep_is_held(&(bd)->ctl_lock) ||			\
+	 lockdep_is_held(&bstack_devices_lock))
 
 struct bstack_table *bstack_device_table(struct bstack_device *bd,
 					 bool inactive)
 {
-	lockdep_assert_held(&bstack_ctl_lock);
+	lockdep_assert(bstack_slots_held(bd));
 	if (inactive)
 		return bd->inactive;
-	return rcu_dereference_protected(bd->live,
-					 lockdep_is_held(&bstack_ctl_lock));
+	return rcu_dereference_protected(bd->live, bstack_slots_held(bd));
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_table);
 
@@ -695,7 +778,10 @@ EXPORT_SYMBOL_IF_KUNIT(bstack_device_table);
  * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
  *
  * The device has size 0 until a table is loaded and resumed. The caller
- * holds bstack_ctl_lock and has validated @name and @uuid.
+ * has validated @name and @uuid. On success, the device is on the list
+ * and the caller holds its ctl_lock and a reference: it loads the first
+ * table, if any, before any other control call can touch the device, then
+ * unlocks it and puts the reference.
  */
 int bstack_device_create(const char *name, const char *uuid, bool readonly,
 			 struct bstack_device **bdp, char *err)
@@ -705,15 +791,11 @@ int bstack_device_create(const char *name, const char *uuid, bool readonly,
 	struct gendisk *disk;
 	int r;
 
-	lockdep_assert_held(&bstack_ctl_lock);
-	if (bstack_device_find(name)) {
-		snprintf(err, BSTACK_ERROR_LEN, "name '%s' already exists", name);
-		return -EEXIST;
-	}
-
 	bd = kzalloc(sizeof(*bd), GFP_KERNEL);
 	if (!bd)
 		return -ENOMEM;
+	kref_init(&bd->kref);
+	mutex_init(&bd->ctl_lock);
 	strscpy(bd->name, name, sizeof(bd->name));
 	strscpy(bd->uuid, uuid, sizeof(bd->uuid));
 	bd->readonly = readonly;
@@ -721,6 +803,7 @@ int bstack_device_create(const char *name, const char *uuid, bool readonly,
 	bio_list_init(&bd->deferred);
 	bio_list_init(&bd->requeue);
 	INIT_WORK(&bd->requeue_work, bstack_requeue_work);
+	INIT_WORK(&bd->remove_work, bstack_deferred_remove_fn);
 
 	r = ida_alloc_max(&bstack_minors, MINORMASK, GFP_KERNEL);
 	if (r < 0)
@@ -751,11 +834,25 @@ int bstack_device_create(const char *name, const char *uuid, bool readonly,
 	set_disk_ro(disk, readonly);
 	bd->disk = disk;
 
-	r = device_add_disk(NULL, disk, bstack_attr_groups);
-	if (r)
+	/* Nobody else knows @bd yet: this cannot wait. */
+	mutex_lock(&bd->ctl_lock);
+	mutex_lock(&bstack_devices_lock);
+	if (bstack_device_find(name)) {
+		mutex_unlock(&bstack_devices_lock);
+		mutex_unlock(&bd->ctl_lock);
+		snprintf(err, BSTACK_ERROR_LEN, "name '%s' already exists", name);
+		r = -EEXIST;
 		goto out_put_disk;
-
+	}
+	r = device_add_disk(NULL, disk, bstack_attr_groups);
+	if (r) {
+		mutex_unlock(&bstack_devices_lock);
+		mutex_unlock(&bd->ctl_lock);
+		goto out_put_disk;
+	}
 	list_add_tail(&bd->list, &bstack_devices);
+	kref_get(&bd->kref);	/* the caller's; kref_init() gave the list's */
+	mutex_unlock(&bstack_devices_lock);
 	*bdp = bd;
 	return 0;
 
@@ -768,9 +865,11 @@ out_free_stats:
 out_free_minor:
 	ida_free(&bstack_minors, bd->index);
 out_free_bd:
+	mutex_destroy(&bd->ctl_lock);
 	kfree(bd);
-	snprintf(err, BSTACK_ERROR_LEN, "cannot create device '%s': error %d",
-		 name, r);
+	if (r != -EEXIST)
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "cannot create device '%s': error %d", name, r);
 	return r;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_create);
@@ -788,14 +887,16 @@ int bstack_device_rename(struct bstack_device *bd, const char *value,
 	char *slot = uuid ? bd->uuid : bd->name;
 	char *env[2];
 
-	lockdep_assert_held(&bstack_ctl_lock);
+	lockdep_assert_held(&bd->ctl_lock);
 	if (uuid && bd->uuid[0]) {
 		snprintf(err, BSTACK_ERROR_LEN,
 			 "the device has uuid '%s' already: a uuid is set only once",
 			 bd->uuid);
 		return -EINVAL;
 	}
+	mutex_lock(&bstack_devices_lock);
 	if (!uuid && bstack_device_find(value)) {
+		mutex_unlock(&bstack_devices_lock);
 		snprintf(err, BSTACK_ERROR_LEN, "name '%s' already exists",
 			 value);
 		return -EEXIST;
@@ -803,6 +904,7 @@ int bstack_device_rename(struct bstack_device *bd, const char *value,
 	spin_lock_irq(&bd->lock);
 	strscpy(slot, value, BSTACK_NAME_LEN);
 	spin_unlock_irq(&bd->lock);
+	mutex_unlock(&bstack_devices_lock);
 	env[0] = kasprintf(GFP_KERNEL, "BSTACK_%s=%s", uuid ? "UUID" : "NAME",
 			   value);
 	env[1] = NULL;
@@ -814,13 +916,19 @@ int bstack_device_rename(struct bstack_device *bd, const char *value,
 	return 0;
 }
 
+/* Put @t, or nothing, in the inactive slot; what was there is destroyed. */
 void bstack_device_set_inactive(struct bstack_device *bd,
 				struct bstack_table *t)
 {
-	lockdep_assert_held(&bstack_ctl_lock);
-	if (bd->inactive)
-		bstack_table_destroy(bd->inactive);
+	struct bstack_table *old;
+
+	lockdep_assert_held(&bd->ctl_lock);
+	mutex_lock(&bstack_devices_lock);
+	old = bd->inactive;
 	bd->inactive = t;
+	mutex_unlock(&bstack_devices_lock);
+	/* A reader that saw @old held bstack_devices_lock: it is done. */
+	bstack_table_destroy(old);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_set_inactive);
 
@@ -936,7 +1044,7 @@ int bstack_device_suspend(struct bstack_device *bd, unsigned int flags,
 	long left;
 	int r;
 
-	lockdep_assert_held(&bstack_ctl_lock);
+	lockdep_assert_held(&bd->ctl_lock);
 	if (bd->suspended)
 		return 0;
 	if (flags & BSTACK_SUSPEND_LOCKFS) {
@@ -1006,7 +1114,7 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 	struct queue_limits lim;
 	int r;
 
-	lockdep_assert_held(&bstack_ctl_lock);
+	lockdep_assert_held(&bd->ctl_lock);
 	if (!new) {
 		if (!was_suspended)
 			return 0;
@@ -1030,9 +1138,10 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 		return r;
 	}
 
+	mutex_lock(&bstack_devices_lock);
 	bd->inactive = NULL;
-	old = rcu_replace_pointer(bd->live, new,
-				  lockdep_is_held(&bstack_ctl_lock));
+	old = rcu_replace_pointer(bd->live, new, true);
+	mutex_unlock(&bstack_devices_lock);
 	set_capacity_and_notify(bd->disk, new->size);
 	/* Suspended: its last bio is in. */
 	bstack_table_destroy(old);
@@ -1059,6 +1168,7 @@ static void bstack_device_busy(struct bstack_device *bd, unsigned int openers,
 	n = scnprintf(err, BSTACK_ERROR_LEN, "%s (%s) is open by %u user%s",
 		      bd->name, bd->disk->disk_name, openers,
 		      openers == 1 ? "" : "s");
+	mutex_lock(&bstack_devices_lock);
 	list_for_each_entry(other, &bstack_devices, list) {
 		struct bstack_table *t = bstack_device_table(other, false);
 		struct bstack_lower *l;
@@ -1070,10 +1180,12 @@ static void bstack_device_busy(struct bstack_device *bd, unsigned int openers,
 				scnprintf(err + n, BSTACK_ERROR_LEN - n,
 					  ": bstack device '%s' (%s) maps it",
 					  other->name, other->disk->disk_name);
+				mutex_unlock(&bstack_devices_lock);
 				return;
 			}
 		}
 	}
+	mutex_unlock(&bstack_devices_lock);
 	mutex_lock(&part0->bd_holder_lock);
 	if (part0->bd_holder_ops == &fs_holder_ops)
 		who = ": a filesystem is mounted on it";
@@ -1118,19 +1230,21 @@ static int bstack_device_set_error_table(struct bstack_device *bd, char *err)
  *
  * An open device is refused with -EBUSY and a line that says who uses it,
  * unless @flags defers the removal, which then returns 0 with the device
- * still there. The caller holds bstack_ctl_lock; @bd is freed once
- * removed.
+ * still there. The caller holds @bd's ctl_lock and a reference, and has
+ * checked that @bd is not being removed already. Once removed, @bd is off
+ * the list and out of the block layer, and @bd->removing tells a control
+ * call that waited for the lock; the caller's put frees it.
  */
 int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 			 char *err)
 {
 	struct gendisk *disk = bd->disk;
-	struct bstack_table *live;
+	struct bstack_table *live, *inactive;
 	struct bio *bio, *held;
 	unsigned int openers;
 	int r;
 
-	lockdep_assert_held(&bstack_ctl_lock);
+	lockdep_assert_held(&bd->ctl_lock);
 	/* bstack_open() and bstack_release() run under open_mutex too. */
 	mutex_lock(&disk->open_mutex);
 	openers = disk_openers(disk);
@@ -1153,14 +1267,17 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 		return -EBUSY;
 	}
 
+	mutex_lock(&bstack_devices_lock);
 	list_del(&bd->list);
-	live = rcu_replace_pointer(bd->live, NULL,
-				   lockdep_is_held(&bstack_ctl_lock));
+	live = rcu_replace_pointer(bd->live, NULL, true);
+	inactive = bd->inactive;
+	bd->inactive = NULL;
+	mutex_unlock(&bstack_devices_lock);
 	if (live && bd->suspended)
 		bstack_table_destroy(live);	/* drained by the suspend */
 	else if (live)
 		bstack_table_retire(live);
-	bstack_device_set_inactive(bd, NULL);
+	bstack_table_destroy(inactive);
 	/* Bios held by a suspend have nowhere to go. */
 	spin_lock_irq(&bd->lock);
 	WRITE_ONCE(bd->suspended, false);
@@ -1177,19 +1294,39 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 	}
 	/* A flush with data may have handed its data to the worker. */
 	flush_work(&bd->requeue_work);
-
 	del_gendisk(disk);
-	put_disk(disk);
-	bioset_exit(&bd->bs);
-	free_percpu(bd->stats);
-	ida_free(&bstack_minors, bd->index);
-	kfree(bd);
 	/* A WAIT_EVENT on this device wakes up to find it gone. */
 	atomic_inc(&bstack_event_seq);
 	wake_up_all(&bstack_event_wq);
+	bstack_device_put(bd);	/* the list's */
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_remove);
+
+/*
+ * Remove the @i-th device with @flags, if it is still there. Returns 0 if
+ * it went, -ENOENT if there is no @i-th device, -EINTR on a signal, or
+ * the refusal; *@gone says whether the @i-th device left the list.
+ */
+static int bstack_device_remove_nth(unsigned int i, unsigned int flags,
+				    bool *gone, char *err)
+{
+	struct bstack_device *bd = bstack_device_get_nth(i);
+	int r;
+
+	*gone = false;
+	if (!bd)
+		return -ENOENT;
+	r = mutex_lock_interruptible(&bd->ctl_lock);
+	if (!r) {
+		/* A removal that held the lock took it off the list. */
+		r = bd->removing ? -ENXIO : bstack_device_remove(bd, flags, err);
+		*gone = bd->removing;
+		mutex_unlock(&bd->ctl_lock);
+	}
+	bstack_device_put(bd);
+	return r;
+}
 
 /**
  * bstack_device_remove_all - remove every device that can go
@@ -1197,49 +1334,70 @@ EXPORT_SYMBOL_IF_KUNIT(bstack_device_remove);
  * @removed:	how many were removed
  *
  * Devices that map one another go in as many passes as it takes: an upper
- * device first, then the lower one it held open. Returns how many devices
- * are left that were not scheduled for a deferred removal. The caller
- * holds bstack_ctl_lock.
+ * device first, then the lower one it held open. Each device is locked in
+ * turn, so one whose suspend waits holds this up until it is done, as it
+ * would a removal of that device alone; a signal ends the wait. Returns
+ * how many devices are left that were not scheduled for a deferred
+ * removal, or -EINTR.
  */
-unsigned int bstack_device_remove_all(unsigned int flags,
-				      unsigned int *removed)
+int bstack_device_remove_all(unsigned int flags, unsigned int *removed)
 {
-	struct bstack_device *bd, *next;
 	char err[BSTACK_ERROR_LEN];
-	unsigned int left = 0;
-	bool progress;
+	unsigned int i, left = 0;
+	bool progress, gone;
+	int r;
 
-	lockdep_assert_held(&bstack_ctl_lock);
 	*removed = 0;
 	do {
 		progress = false;
-		list_for_each_entry_safe(bd, next, &bstack_devices, list) {
-			if (!bstack_device_remove(bd, 0, err)) {
+		for (i = 0; ; ) {
+			r = bstack_device_remove_nth(i, 0, &gone, err);
+			if (r == -ENOENT)
+				break;
+			if (r == -EINTR)
+				return r;
+			if (!r) {
 				(*removed)++;
 				progress = true;
 			}
+			/* The list moved up under i if it left. */
+			if (!gone)
+				i++;
 		}
 	} while (progress);
-	list_for_each_entry_safe(bd, next, &bstack_devices, list) {
-		/* 0: removed after all, or scheduled for its last close. */
-		if (flags && !bstack_device_remove(bd, flags, err))
+	if (!flags)
+		return bstack_device_count();
+	for (i = 0; ; ) {
+		r = bstack_device_remove_nth(i, flags, &gone, err);
+		if (r == -ENOENT)
+			break;
+		if (r == -EINTR)
+			return r;
+		if (gone) {
+			(*removed) += !r;
 			continue;
-		left++;
+		}
+		/* 0 with the device there: removed at its last close. */
+		if (r)
+			left++;
+		i++;
 	}
 	return left;
 }
 
-/* Remove the devices whose last opener has gone since --deferred. */
+/* The deferred removal of @bd, queued by its last close; holds a reference. */
 static void bstack_deferred_remove_fn(struct work_struct *work)
 {
-	struct bstack_device *bd, *next;
+	struct bstack_device *bd = container_of(work, struct bstack_device,
+						remove_work);
 	char err[BSTACK_ERROR_LEN];
 
-	mutex_lock(&bstack_ctl_lock);
-	list_for_each_entry_safe(bd, next, &bstack_devices, list)
-		if (bd->deferred_remove)
-			bstack_device_remove(bd, 0, err);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_lock(&bd->ctl_lock);
+	/* Reopened meanwhile: its next last close queues this again. */
+	if (!bd->removing && bd->deferred_remove)
+		bstack_device_remove(bd, 0, err);
+	mutex_unlock(&bd->ctl_lock);
+	bstack_device_put(bd);
 }
 
 static int __init bstack_init(void)
@@ -1249,10 +1407,14 @@ static int __init bstack_init(void)
 	bstack_wq = alloc_workqueue("bstack", WQ_MEM_RECLAIM, 0);
 	if (!bstack_wq)
 		return -ENOMEM;
+	r = -ENOMEM;
+	bstack_remove_wq = alloc_workqueue("bstack_remove", 0, 0);
+	if (!bstack_remove_wq)
+		goto out_destroy_wq;
 
 	r = register_blkdev(0, "bstack");
 	if (r < 0)
-		goto out_destroy_wq;
+		goto out_destroy_remove_wq;
 	bstack_major = r;
 
 	r = bstack_linear_init();
@@ -1284,6 +1446,8 @@ out_linear_exit:
 	bstack_linear_exit();
 out_unregister_blkdev:
 	unregister_blkdev(bstack_major, "bstack");
+out_destroy_remove_wq:
+	destroy_workqueue(bstack_remove_wq);
 out_destroy_wq:
 	destroy_workqueue(bstack_wq);
 	return r;
@@ -1293,12 +1457,15 @@ static void __exit bstack_exit(void)
 {
 	unsigned int removed;
 
-	/* No new device can be made once the control node is gone. */
+	/*
+	 * No new device can be made once the control node is gone, and no
+	 * control call runs: each holds the node open, which pins us. A
+	 * deferred removal may still be queued; it finds its device gone.
+	 */
 	bstack_ctl_exit();
-	mutex_lock(&bstack_ctl_lock);
 	if (bstack_device_remove_all(0, &removed))
 		pr_err("bstack: devices are still open at unload\n");
-	mutex_unlock(&bstack_ctl_lock);
+	destroy_workqueue(bstack_remove_wq);
 	bstack_error_zero_exit();
 	bstack_striped_exit();
 	bstack_linear_exit();

@@ -46,7 +46,12 @@ static void *bstack_reply_reserve(struct bstack_reply *rep, size_t len)
 	return p;
 }
 
-typedef int (*bstack_ctl_fn)(struct bstack_ioctl *hdr, const void *in,
+/*
+ * One command: @bd is the device hdr->name names, for the commands that
+ * name one (see struct bstack_ctl_cmd), else NULL.
+ */
+typedef int (*bstack_ctl_fn)(struct bstack_ioctl *hdr,
+			     struct bstack_device *bd, const void *in,
 			     struct bstack_reply *rep);
 
 static int bstack_check_string(const char *s, size_t size, const char *what,
@@ -89,6 +94,14 @@ static int bstack_check_name(const char *name, char *err)
 	return 0;
 }
 
+static struct bstack_device *bstack_ctl_no_device(struct bstack_ioctl *hdr)
+{
+	snprintf(hdr->error, BSTACK_ERROR_LEN, "no device named '%s'",
+		 hdr->name);
+	return ERR_PTR(-ENXIO);
+}
+
+/* The device hdr->name names; the caller holds bstack_devices_lock. */
 static struct bstack_device *bstack_ctl_find(struct bstack_ioctl *hdr)
 {
 	struct bstack_device *bd;
@@ -96,12 +109,44 @@ static struct bstack_device *bstack_ctl_find(struct bstack_ioctl *hdr)
 	if (bstack_check_name(hdr->name, hdr->error))
 		return ERR_PTR(-EINVAL);
 	bd = bstack_device_find(hdr->name);
-	if (!bd) {
-		snprintf(hdr->error, BSTACK_ERROR_LEN, "no device named '%s'",
+	return bd ?: bstack_ctl_no_device(hdr);
+}
+
+/*
+ * The device hdr->name names, with a reference and its ctl_lock, for a
+ * command that changes it; bstack_ctl_put() gives both back. Another
+ * command may hold the lock for long, a suspend that waits for I/O: a
+ * signal ends the wait.
+ */
+static struct bstack_device *bstack_ctl_get(struct bstack_ioctl *hdr)
+{
+	struct bstack_device *bd;
+
+	if (bstack_check_name(hdr->name, hdr->error))
+		return ERR_PTR(-EINVAL);
+	bd = bstack_device_get(hdr->name);
+	if (!bd)
+		return bstack_ctl_no_device(hdr);
+	if (mutex_lock_interruptible(&bd->ctl_lock)) {
+		bstack_device_put(bd);
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "interrupted while waiting for another command on '%s' (a suspend that waits for I/O?) to finish",
 			 hdr->name);
-		return ERR_PTR(-ENXIO);
+		return ERR_PTR(-EINTR);
+	}
+	/* Removed while this waited for the lock. */
+	if (bd->removing) {
+		mutex_unlock(&bd->ctl_lock);
+		bstack_device_put(bd);
+		return bstack_ctl_no_device(hdr);
 	}
 	return bd;
+}
+
+static void bstack_ctl_put(struct bstack_device *bd)
+{
+	mutex_unlock(&bd->ctl_lock);
+	bstack_device_put(bd);
 }
 
 static u32 bstack_ctl_state_flags(struct bstack_device *bd)
@@ -132,7 +177,8 @@ static void bstack_ctl_describe(struct bstack_ioctl *hdr,
 	strscpy(hdr->uuid, bd->uuid, sizeof(hdr->uuid));
 }
 
-static int bstack_ctl_version(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_version(struct bstack_ioctl *hdr,
+			      struct bstack_device *bd, const void *in,
 			      struct bstack_reply *rep)
 {
 	return 0;
@@ -150,10 +196,10 @@ static struct bstack_table *bstack_ctl_table(struct bstack_ioctl *hdr,
 				       hdr->error);
 }
 
-static int bstack_ctl_create(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_create(struct bstack_ioctl *hdr,
+			     struct bstack_device *bd, const void *in,
 			     struct bstack_reply *rep)
 {
-	struct bstack_device *bd;
 	struct bstack_table *t;
 	char err[BSTACK_ERROR_LEN];
 	int r;
@@ -184,13 +230,18 @@ static int bstack_ctl_create(struct bstack_ioctl *hdr, const void *in,
 			goto out_remove;
 	}
 	bstack_ctl_describe(hdr, bd);
+	bstack_ctl_put(bd);
 	return 0;
 
 out_remove:
-	/* Nobody can have opened it: the name was never handed out. */
-	if (bstack_device_remove(bd, 0, err))
+	/*
+	 * No control call can have touched it, but udev may be probing the
+	 * new disk: then it goes at its last close.
+	 */
+	if (bstack_device_remove(bd, BSTACK_REMOVE_DEFERRED, err))
 		pr_err("bstack: cannot undo the creation of %s: %s\n",
 		       hdr->name, err);
+	bstack_ctl_put(bd);
 	return r;
 }
 
@@ -205,47 +256,55 @@ static unsigned int bstack_ctl_remove_flags(const struct bstack_ioctl *hdr)
 	return flags;
 }
 
-static int bstack_ctl_remove(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_remove(struct bstack_ioctl *hdr,
+			     struct bstack_device *bd, const void *in,
 			     struct bstack_reply *rep)
 {
 	unsigned int flags = bstack_ctl_remove_flags(hdr);
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	int r;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	/* Output flags only; a deferred removal leaves a device to describe. */
 	hdr->flags = 0;
 	r = bstack_device_remove(bd, flags, hdr->error);
-	bd = bstack_device_find(hdr->name);
-	if (!r && bd)
+	if (!r && !bd->removing)
 		bstack_ctl_describe(hdr, bd);
 	return r;
 }
 
-static int bstack_ctl_remove_all(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_remove_all(struct bstack_ioctl *hdr,
+				 struct bstack_device *unused, const void *in,
 				 struct bstack_reply *rep)
 {
-	unsigned int left, removed;
 	struct bstack_device *bd;
+	unsigned int removed;
+	int left;
 	size_t n;
 
 	left = bstack_device_remove_all(bstack_ctl_remove_flags(hdr),
 					&removed);
 	hdr->flags = 0;
 	hdr->count = removed;
+	if (left == -EINTR) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "interrupted after %u device%s: another command on a device (a suspend that waits for I/O?) held it",
+			 removed, removed == 1 ? "" : "s");
+		return left;
+	}
 	if (!left)
 		return 0;
-	n = scnprintf(hdr->error, BSTACK_ERROR_LEN, "%u device%s still open:",
+	n = scnprintf(hdr->error, BSTACK_ERROR_LEN, "%d device%s still open:",
 		      left, left == 1 ? " is" : "s are");
+	mutex_lock(&bstack_devices_lock);
 	list_for_each_entry(bd, bstack_device_list(), list)
 		if (!bd->deferred_remove)
 			n += scnprintf(hdr->error + n, BSTACK_ERROR_LEN - n,
 				       " %s", bd->name);
+	mutex_unlock(&bstack_devices_lock);
 	return -EBUSY;
 }
 
-static int bstack_ctl_list(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_list(struct bstack_ioctl *hdr,
+			   struct bstack_device *unused, const void *in,
 			   struct bstack_reply *rep)
 {
 	struct bstack_list_entry *e;
@@ -266,14 +325,12 @@ static int bstack_ctl_list(struct bstack_ioctl *hdr, const void *in,
 	return 0;
 }
 
-static int bstack_ctl_load(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_load(struct bstack_ioctl *hdr,
+			   struct bstack_device *bd, const void *in,
 			   struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	struct bstack_table *t;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	t = bstack_ctl_table(hdr, bd, in);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
@@ -287,14 +344,12 @@ static unsigned int bstack_ctl_suspend_flags(const struct bstack_ioctl *hdr)
 	return hdr->flags & BSTACK_F_NOLOCKFS ? 0 : BSTACK_SUSPEND_LOCKFS;
 }
 
-static int bstack_ctl_resume(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_resume(struct bstack_ioctl *hdr,
+			     struct bstack_device *bd, const void *in,
 			     struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	int r;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	r = bstack_device_resume(bd, bstack_ctl_suspend_flags(hdr),
 				 hdr->error);
 	if (!r)
@@ -307,16 +362,14 @@ static int bstack_ctl_resume(struct bstack_ioctl *hdr, const void *in,
  * queue I/O of their own (dm-multipath); bstack's targets queue none, so
  * a suspend waits for the bios in flight either way.
  */
-static int bstack_ctl_suspend(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_suspend(struct bstack_ioctl *hdr,
+			      struct bstack_device *bd, const void *in,
 			      struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	const struct bstack_suspend *args = in;
 	unsigned long timeout = 0;
 	int r;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	if (hdr->data_len && hdr->data_len != sizeof(*args)) {
 		snprintf(hdr->error, BSTACK_ERROR_LEN,
 			 "the suspend payload is %u bytes, not %zu",
@@ -339,13 +392,10 @@ static int bstack_ctl_suspend(struct bstack_ioctl *hdr, const void *in,
 }
 
 /* Drop the inactive table, as dmsetup clear does. */
-static int bstack_ctl_clear(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_clear(struct bstack_ioctl *hdr,
+			    struct bstack_device *bd, const void *in,
 			    struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
-
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	bstack_device_set_inactive(bd, NULL);
 	bstack_ctl_describe(hdr, bd);
 	return 0;
@@ -392,14 +442,12 @@ static int bstack_ctl_specs(struct bstack_ioctl *hdr, struct bstack_table *t,
 	return r;
 }
 
-static int bstack_ctl_table_status(struct bstack_ioctl *hdr, bool status,
+static int bstack_ctl_table_status(struct bstack_ioctl *hdr,
+				   struct bstack_device *bd, bool status,
 				   struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	bool inactive = hdr->flags & BSTACK_F_INACTIVE;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	if (status && inactive) {
 		snprintf(hdr->error, BSTACK_ERROR_LEN,
 			 "an inactive table has no status");
@@ -410,29 +458,29 @@ static int bstack_ctl_table_status(struct bstack_ioctl *hdr, bool status,
 				rep);
 }
 
-static int bstack_ctl_get_table(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_get_table(struct bstack_ioctl *hdr,
+				struct bstack_device *bd, const void *in,
 				struct bstack_reply *rep)
 {
-	return bstack_ctl_table_status(hdr, false, rep);
+	return bstack_ctl_table_status(hdr, bd, false, rep);
 }
 
-static int bstack_ctl_status(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_status(struct bstack_ioctl *hdr,
+			     struct bstack_device *bd, const void *in,
 			     struct bstack_reply *rep)
 {
-	return bstack_ctl_table_status(hdr, true, rep);
+	return bstack_ctl_table_status(hdr, bd, true, rep);
 }
 
-static int bstack_ctl_deps(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_deps(struct bstack_ioctl *hdr,
+			   struct bstack_device *bd, const void *in,
 			   struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	bool inactive = hdr->flags & BSTACK_F_INACTIVE;
 	struct bstack_lower *l;
 	struct bstack_table *t;
 	__u64 *dev;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	bstack_ctl_describe(hdr, bd);
 	hdr->count = 0;
 	t = bstack_device_table(bd, inactive);
@@ -463,7 +511,8 @@ static int bstack_ctl_target_version(const struct bstack_target_type *type,
 	return 0;
 }
 
-static int bstack_ctl_targets(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_targets(struct bstack_ioctl *hdr,
+			      struct bstack_device *bd, const void *in,
 			      struct bstack_reply *rep)
 {
 	void *data[] = { hdr, rep };
@@ -472,16 +521,14 @@ static int bstack_ctl_targets(struct bstack_ioctl *hdr, const void *in,
 	return bstack_walk_target_types(bstack_ctl_target_version, data);
 }
 
-static int bstack_ctl_rename(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_rename(struct bstack_ioctl *hdr,
+			     struct bstack_device *bd, const void *in,
 			     struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	const struct bstack_rename *args = in;
 	bool uuid = hdr->flags & BSTACK_F_SETUUID;
 	int r;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	if (hdr->data_len != sizeof(*args)) {
 		snprintf(hdr->error, BSTACK_ERROR_LEN,
 			 "the rename payload is %u bytes, not %zu",
@@ -503,15 +550,13 @@ static int bstack_ctl_rename(struct bstack_ioctl *hdr, const void *in,
 	return r;
 }
 
-static int bstack_ctl_stats(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_stats(struct bstack_ioctl *hdr,
+			    struct bstack_device *bd, const void *in,
 			    struct bstack_reply *rep)
 {
-	struct bstack_device *bd = bstack_ctl_find(hdr);
 	struct bstack_counters *c;
 	struct bstack_stats sum;
 
-	if (IS_ERR(bd))
-		return PTR_ERR(bd);
 	c = bstack_reply_reserve(rep, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -531,10 +576,11 @@ static int bstack_ctl_stats(struct bstack_ioctl *hdr, const void *in,
 }
 
 /*
- * Runs without bstack_ctl_lock, which it takes only to look the device up:
- * the device may go away while this sleeps.
+ * Holds nothing while it sleeps, and takes bstack_devices_lock only to
+ * look the device up: the device may go away meanwhile.
  */
-static int bstack_ctl_wait_event(struct bstack_ioctl *hdr, const void *in,
+static int bstack_ctl_wait_event(struct bstack_ioctl *hdr,
+				 struct bstack_device *unused, const void *in,
 				 struct bstack_reply *rep)
 {
 	u32 last = hdr->event_nr;
@@ -543,11 +589,11 @@ static int bstack_ctl_wait_event(struct bstack_ioctl *hdr, const void *in,
 
 	for (;;) {
 		seq = atomic_read(&bstack_event_seq);
-		mutex_lock(&bstack_ctl_lock);
+		mutex_lock(&bstack_devices_lock);
 		bd = bstack_ctl_find(hdr);
 		if (!IS_ERR(bd) && atomic_read(&bd->event_nr) != last)
 			bstack_ctl_describe(hdr, bd);
-		mutex_unlock(&bstack_ctl_lock);
+		mutex_unlock(&bstack_devices_lock);
 		if (IS_ERR(bd))
 			return PTR_ERR(bd);
 		if (hdr->event_nr != last)
@@ -562,45 +608,71 @@ static int bstack_ctl_wait_event(struct bstack_ioctl *hdr, const void *in,
 	}
 }
 
+/*
+ * How a command locks: the commands that change a device hold its
+ * ctl_lock, so that two of them on one device run one after the other
+ * while those on other devices go on; the ones that read hold
+ * bstack_devices_lock, so that they answer while a suspend waits.
+ */
+enum bstack_ctl_locking {
+	BSTACK_CTL_SELF,	/* @fn locks what it needs, if anything */
+	BSTACK_CTL_LIST,	/* under bstack_devices_lock, no device */
+	BSTACK_CTL_READ,	/* the named device, under bstack_devices_lock */
+	BSTACK_CTL_CHANGE,	/* the named device, under its ctl_lock */
+};
+
 /**
  * struct bstack_ctl_cmd - one ioctl
  * @cmd:	its number, BSTACK_*
- * @fn:		what it does, under bstack_ctl_lock unless @unlocked
+ * @fn:		what it does
+ * @locking:	what bstack_ctl_run() looks up and locks for @fn
  * @admin:	changes state: needs CAP_SYS_ADMIN.
  * @payload:	takes a payload: a table, struct bstack_suspend or
  *		struct bstack_rename.
  * @flags:	the input flags it accepts.
- * @unlocked:	@fn takes bstack_ctl_lock itself, for as long as it needs.
  */
 struct bstack_ctl_cmd {
 	unsigned int cmd;
 	bstack_ctl_fn fn;
+	enum bstack_ctl_locking locking;
 	bool admin;
 	bool payload;
 	u32 flags;
-	bool unlocked;
 };
 
 static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
-	{ BSTACK_VERSION, bstack_ctl_version,	false, false, 0 },
-	{ BSTACK_CREATE,  bstack_ctl_create,	true,  true,  BSTACK_F_READONLY },
-	{ BSTACK_REMOVE,  bstack_ctl_remove,	true,  false,
-	  BSTACK_F_FORCE | BSTACK_F_DEFERRED },
-	{ BSTACK_LIST,	  bstack_ctl_list,	false, false, 0 },
-	{ BSTACK_LOAD,	  bstack_ctl_load,	true,  true,  0 },
-	{ BSTACK_RESUME,  bstack_ctl_resume,	true,  false, BSTACK_F_NOLOCKFS },
-	{ BSTACK_TABLE,	  bstack_ctl_get_table,	false, false, BSTACK_F_INACTIVE },
-	{ BSTACK_STATUS,  bstack_ctl_status,	false, false, 0 },
-	{ BSTACK_SUSPEND, bstack_ctl_suspend,	true,  true,
-	  BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS },
-	{ BSTACK_CLEAR,	  bstack_ctl_clear,	true,  false, 0 },
-	{ BSTACK_REMOVE_ALL, bstack_ctl_remove_all, true, false,
-	  BSTACK_F_FORCE | BSTACK_F_DEFERRED },
-	{ BSTACK_DEPS,	  bstack_ctl_deps,	false, false, BSTACK_F_INACTIVE },
-	{ BSTACK_TARGETS, bstack_ctl_targets,	false, false, 0 },
-	{ BSTACK_RENAME,  bstack_ctl_rename,	true,  true,  BSTACK_F_SETUUID },
-	{ BSTACK_STATS,	  bstack_ctl_stats,	false, false, 0 },
-	{ BSTACK_WAIT_EVENT, bstack_ctl_wait_event, false, false, 0, true },
+	{ BSTACK_VERSION,    bstack_ctl_version,    BSTACK_CTL_SELF,
+	  false, false, 0 },
+	{ BSTACK_CREATE,     bstack_ctl_create,     BSTACK_CTL_SELF,
+	  true,  true,  BSTACK_F_READONLY },
+	{ BSTACK_REMOVE,     bstack_ctl_remove,     BSTACK_CTL_CHANGE,
+	  true,  false, BSTACK_F_FORCE | BSTACK_F_DEFERRED },
+	{ BSTACK_LIST,	     bstack_ctl_list,	    BSTACK_CTL_LIST,
+	  false, false, 0 },
+	{ BSTACK_LOAD,	     bstack_ctl_load,	    BSTACK_CTL_CHANGE,
+	  true,  true,  0 },
+	{ BSTACK_RESUME,     bstack_ctl_resume,     BSTACK_CTL_CHANGE,
+	  true,  false, BSTACK_F_NOLOCKFS },
+	{ BSTACK_TABLE,	     bstack_ctl_get_table,  BSTACK_CTL_READ,
+	  false, false, BSTACK_F_INACTIVE },
+	{ BSTACK_STATUS,     bstack_ctl_status,     BSTACK_CTL_READ,
+	  false, false, 0 },
+	{ BSTACK_SUSPEND,    bstack_ctl_suspend,    BSTACK_CTL_CHANGE,
+	  true,  true,  BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS },
+	{ BSTACK_CLEAR,	     bstack_ctl_clear,	    BSTACK_CTL_CHANGE,
+	  true,  false, 0 },
+	{ BSTACK_REMOVE_ALL, bstack_ctl_remove_all, BSTACK_CTL_SELF,
+	  true,  false, BSTACK_F_FORCE | BSTACK_F_DEFERRED },
+	{ BSTACK_DEPS,	     bstack_ctl_deps,	    BSTACK_CTL_READ,
+	  false, false, BSTACK_F_INACTIVE },
+	{ BSTACK_TARGETS,    bstack_ctl_targets,    BSTACK_CTL_SELF,
+	  false, false, 0 },
+	{ BSTACK_RENAME,     bstack_ctl_rename,     BSTACK_CTL_CHANGE,
+	  true,  true,  BSTACK_F_SETUUID },
+	{ BSTACK_STATS,	     bstack_ctl_stats,	    BSTACK_CTL_READ,
+	  false, false, 0 },
+	{ BSTACK_WAIT_EVENT, bstack_ctl_wait_event, BSTACK_CTL_SELF,
+	  false, false, 0 },
 };
 
 /**
@@ -660,6 +732,7 @@ static int bstack_ctl_run(const struct bstack_ctl_cmd *c,
 			  struct bstack_ioctl *hdr, void __user *uarg,
 			  struct bstack_reply *rep)
 {
+	struct bstack_device *bd;
 	void *in = NULL;
 	int r;
 
@@ -680,12 +753,30 @@ static int bstack_ctl_run(const struct bstack_ctl_cmd *c,
 		if (IS_ERR(in))
 			return PTR_ERR(in);
 	}
-	if (c->unlocked) {
-		r = c->fn(hdr, in, rep);
-	} else {
-		mutex_lock(&bstack_ctl_lock);
-		r = c->fn(hdr, in, rep);
-		mutex_unlock(&bstack_ctl_lock);
+	switch (c->locking) {
+	case BSTACK_CTL_SELF:
+		r = c->fn(hdr, NULL, in, rep);
+		break;
+	case BSTACK_CTL_LIST:
+		mutex_lock(&bstack_devices_lock);
+		r = c->fn(hdr, NULL, in, rep);
+		mutex_unlock(&bstack_devices_lock);
+		break;
+	case BSTACK_CTL_READ:
+		mutex_lock(&bstack_devices_lock);
+		bd = bstack_ctl_find(hdr);
+		r = IS_ERR(bd) ? PTR_ERR(bd) : c->fn(hdr, bd, in, rep);
+		mutex_unlock(&bstack_devices_lock);
+		break;
+	case BSTACK_CTL_CHANGE:
+		bd = bstack_ctl_get(hdr);
+		if (IS_ERR(bd)) {
+			r = PTR_ERR(bd);
+			break;
+		}
+		r = c->fn(hdr, bd, in, rep);
+		bstack_ctl_put(bd);
+		break;
 	}
 	kvfree(in);
 	return r;

@@ -479,9 +479,10 @@ static void on_interrupt(int sig)
 }
 
 /*
- * A suspend waits in the kernel for the I/O in flight. Let Ctrl-C (or
- * SIGTERM) end that wait with EINTR, so that the kernel puts the device
- * back to work and says so, and we print it, instead of dying silently.
+ * A suspend waits in the kernel for the I/O in flight, and a change to a
+ * device waits while another command holds it. Let Ctrl-C (or SIGTERM)
+ * end such a wait with EINTR, so that the kernel puts the device back as
+ * it was and says so, and we print it, instead of dying silently.
  */
 static void catch_interrupts(void)
 {
@@ -509,9 +510,12 @@ static int simple_call(struct cmd *c, bool with_table)
 	req.flags = request_flags(c);
 	if (with_table && prepare_table(c, name, &req, &payload))
 		return 1;
-	/* A resume with a new table suspends first, and waits as suspend does. */
-	if (req.cmd == BSTACK_RESUME)
-		catch_interrupts();
+	/*
+	 * A change waits for the device while another command holds it (a
+	 * suspend waiting for I/O), and a resume with a new table suspends
+	 * first: Ctrl-C ends either wait with a message.
+	 */
+	catch_interrupts();
 	if (!control_open(c))
 		ret = control_call(c, &req, &rep);
 	free(payload);
@@ -1113,6 +1117,7 @@ static int do_rename(struct cmd *c)
 	req.payload_len = sizeof(args);
 	if (control_open(c))
 		return 1;
+	catch_interrupts();
 	ret = control_call(c, &req, &rep);
 	if (!ret)
 		free(rep.hdr);

@@ -139,10 +139,10 @@ static int load(struct kunit *test, struct bstack_device *bd, const char *text)
 		bstack_table_destroy(t);
 		return r;
 	}
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&bd->ctl_lock);
 	bstack_device_set_inactive(bd, t);
 	r = bstack_device_resume(bd, 0, ctx->err);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&bd->ctl_lock);
 	return r;
 }
 
@@ -176,10 +176,10 @@ static struct bstack_device *make_device(struct kunit *test, const char *name)
 	struct bstack_device *bd;
 	int r;
 
-	mutex_lock(&bstack_ctl_lock);
 	r = bstack_device_create(name, "", false, &bd, ctx->err);
-	mutex_unlock(&bstack_ctl_lock);
 	KUNIT_ASSERT_EQ_MSG(test, r, 0, "creating %s: %s", name, ctx->err);
+	/* The test keeps the reference create gave, until remove_device(). */
+	mutex_unlock(&bd->ctl_lock);
 	return bd;
 }
 
@@ -190,10 +190,11 @@ static void remove_device(struct kunit *test, struct bstack_device *bd)
 
 	if (!bd)
 		return;
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&bd->ctl_lock);
 	r = bstack_device_remove(bd, 0, ctx->err);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&bd->ctl_lock);
 	KUNIT_EXPECT_EQ_MSG(test, r, 0, "removing: %s", ctx->err);
+	bstack_device_put(bd);
 }
 
 /*
@@ -602,9 +603,9 @@ static int suspend(struct kunit *test, unsigned long timeout)
 	struct dev_ctx *ctx = test->priv;
 	int r;
 
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&ctx->upper->ctl_lock);
 	r = bstack_device_suspend(ctx->upper, 0, timeout, ctx->err);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&ctx->upper->ctl_lock);
 	return r;
 }
 
@@ -613,9 +614,9 @@ static int resume(struct kunit *test)
 	struct dev_ctx *ctx = test->priv;
 	int r;
 
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&ctx->upper->ctl_lock);
 	r = bstack_device_resume(ctx->upper, 0, ctx->err);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&ctx->upper->ctl_lock);
 	return r;
 }
 
@@ -727,10 +728,10 @@ static void state_machine(struct kunit *test)
 	unsigned int events = atomic_read(&bd->event_nr);
 
 	/* Created with no table. */
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&bstack_devices_lock);
 	KUNIT_EXPECT_NULL(test, bstack_device_table(bd, false));
 	KUNIT_EXPECT_NULL(test, bstack_device_table(bd, true));
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&bstack_devices_lock);
 	KUNIT_EXPECT_EQ(test, get_capacity(bd->disk), 0);
 	KUNIT_EXPECT_FALSE(test, bd->suspended);
 
@@ -742,11 +743,11 @@ static void state_machine(struct kunit *test)
 	KUNIT_ASSERT_EQ_MSG(test, load(test, bd, tprintf(test, "0 1024 linear %s 0\n",
 							 ldev(test, 0))),
 			    0, "%s", ctx->err);
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&bstack_devices_lock);
 	t = bstack_device_table(bd, false);
 	KUNIT_EXPECT_NOT_NULL(test, t);
 	KUNIT_EXPECT_NULL(test, bstack_device_table(bd, true));
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&bstack_devices_lock);
 	KUNIT_EXPECT_EQ(test, get_capacity(bd->disk), 1024);
 	KUNIT_EXPECT_GT(test, atomic_read(&bd->event_nr), events);
 
@@ -762,9 +763,9 @@ static void state_machine(struct kunit *test)
 	/* resume with nothing loaded: the same table, alive. */
 	KUNIT_EXPECT_EQ(test, resume(test), 0);
 	KUNIT_EXPECT_FALSE(test, bd->suspended);
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&bstack_devices_lock);
 	KUNIT_EXPECT_PTR_EQ(test, bstack_device_table(bd, false), t);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&bstack_devices_lock);
 	KUNIT_EXPECT_FALSE(test, percpu_ref_is_zero(&t->ref));
 	KUNIT_EXPECT_GT(test, atomic_read(&bd->event_nr), events);
 
@@ -775,9 +776,9 @@ static void state_machine(struct kunit *test)
 			    0, "%s", ctx->err);
 	KUNIT_EXPECT_FALSE(test, bd->suspended);
 	KUNIT_EXPECT_EQ(test, get_capacity(bd->disk), 4096);
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&bstack_devices_lock);
 	KUNIT_EXPECT_PTR_NE(test, bstack_device_table(bd, false), t);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&bstack_devices_lock);
 
 	/* suspended, then removed: dev_exit removes it and must succeed. */
 	KUNIT_ASSERT_EQ(test, suspend(test, 0), 0);
@@ -795,9 +796,9 @@ static void swap_fn(struct work_struct *work)
 	struct swap_work *w = container_of(work, struct swap_work, work);
 	struct dev_ctx *ctx = w->test->priv;
 
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&ctx->upper->ctl_lock);
 	w->r = bstack_device_resume(ctx->upper, 0, ctx->err);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&ctx->upper->ctl_lock);
 	complete(&w->done);
 }
 
@@ -827,10 +828,10 @@ static void swap_waits_for_clones(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, bstack_table_add_target(new, "zero", 0, 4096, "",
 						      1), 0);
 	KUNIT_ASSERT_EQ(test, bstack_table_complete(new), 0);
-	mutex_lock(&bstack_ctl_lock);
+	mutex_lock(&ctx->upper->ctl_lock);
 	old = bstack_device_table(ctx->upper, false);
 	bstack_device_set_inactive(ctx->upper, new);
-	mutex_unlock(&bstack_ctl_lock);
+	mutex_unlock(&ctx->upper->ctl_lock);
 	INIT_WORK_ONSTACK(&w.work, swap_fn);
 	init_completion(&w.done);
 	queue_work(system_unbound_wq, &w.work);
