@@ -694,6 +694,7 @@ struct bstack_device *bstack_device_get(const char *name)
 	mutex_unlock(&bstack_devices_lock);
 	return bd;
 }
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_get);
 
 /* How many devices there are. */
 static unsigned int bstack_device_count(void)

@@ -38,11 +38,26 @@
 #define BUF_SIZE	(BSTACK_MAX_DATA_SIZE + 4096U)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-static const unsigned long cmds[] = {
-	BSTACK_VERSION, BSTACK_CREATE, BSTACK_REMOVE, BSTACK_LIST,
-	BSTACK_LOAD, BSTACK_RESUME, BSTACK_TABLE, BSTACK_STATUS,
-	BSTACK_SUSPEND, BSTACK_CLEAR, BSTACK_REMOVE_ALL, BSTACK_DEPS,
-	BSTACK_TARGETS, BSTACK_RENAME, BSTACK_STATS,
+/* Each command, with the input flags it takes. */
+static const struct {
+	unsigned long cmd;
+	uint32_t flags;
+} cmds[] = {
+	{ BSTACK_VERSION, 0 },
+	{ BSTACK_CREATE, BSTACK_F_READONLY },
+	{ BSTACK_REMOVE, BSTACK_F_FORCE | BSTACK_F_DEFERRED },
+	{ BSTACK_LIST, 0 },
+	{ BSTACK_LOAD, 0 },
+	{ BSTACK_RESUME, BSTACK_F_NOLOCKFS },
+	{ BSTACK_TABLE, BSTACK_F_INACTIVE },
+	{ BSTACK_STATUS, 0 },
+	{ BSTACK_SUSPEND, BSTACK_F_NOFLUSH | BSTACK_F_NOLOCKFS },
+	{ BSTACK_CLEAR, 0 },
+	{ BSTACK_REMOVE_ALL, BSTACK_F_FORCE | BSTACK_F_DEFERRED },
+	{ BSTACK_DEPS, BSTACK_F_INACTIVE },
+	{ BSTACK_TARGETS, 0 },
+	{ BSTACK_RENAME, BSTACK_F_SETUUID },
+	{ BSTACK_STATS, 0 },
 	/* Not WAIT_EVENT: it sleeps until an event, which may never come. */
 };
 
@@ -164,7 +179,8 @@ static int fuzz(int fd, unsigned long iterations, uint64_t seed)
 	rng_state = seed ? seed : 1;
 	for (i = 0; i < iterations; i++) {
 		struct bstack_ioctl *h = (void *)buf;
-		unsigned long cmd = cmds[rnd() % ARRAY_SIZE(cmds)];
+		unsigned int c = rnd() % ARRAY_SIZE(cmds);
+		unsigned long cmd = cmds[c].cmd;
 		uint32_t count = 0;
 		size_t plen = 0;
 
@@ -192,8 +208,15 @@ static int fuzz(int fd, unsigned long iterations, uint64_t seed)
 		h->data_start = DATA_START;
 		h->data_len = (uint32_t)plen;
 		h->count = count;
-		h->flags = pick(flag_bits, ARRAY_SIZE(flag_bits)) |
-			   (rnd() % 4 ? 0 : pick(flag_bits, ARRAY_SIZE(flag_bits)));
+		/*
+		 * Mostly flags the command takes, so that most requests get
+		 * past the header checks to the command itself.
+		 */
+		if (rnd() % 4)
+			h->flags = rnd() & cmds[c].flags;
+		else
+			h->flags = pick(flag_bits, ARRAY_SIZE(flag_bits)) |
+				   pick(flag_bits, ARRAY_SIZE(flag_bits));
 
 		/* Then break the header one way or another. */
 		switch (rnd() % 10) {

@@ -59,7 +59,8 @@ static void fake_submit_clone(struct bio *clone)
 	unsigned int i = ctx->submitted++;
 
 	if (i < MAX_SEEN) {
-		ctx->clones[i] = clone;
+		/* Only a held clone is left for end_held() to end. */
+		ctx->clones[i] = ctx->hold ? clone : NULL;
 		ctx->bdevs[i] = clone->bi_bdev;
 		ctx->opfs[i] = clone->bi_opf;
 		ctx->sectors[i] = clone->bi_iter.bi_sector;
@@ -784,6 +785,41 @@ static void state_machine(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, suspend(test, 0), 0);
 }
 
+/*
+ * A control call that looked the device up keeps it with a reference
+ * while a removal that got its lock first takes it away: the call finds
+ * @removing set, the name is free for a new device, and the last put
+ * frees the old one (KASAN and kmemleak watch).
+ */
+static void removed_while_referenced(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct bstack_device *bd, *other;
+	int r;
+
+	bd = bstack_device_get("kunit-upper");
+	KUNIT_ASSERT_PTR_EQ(test, bd, ctx->upper);
+	/* The list's, the fixture's and ours. */
+	KUNIT_EXPECT_EQ(test, kref_read(&bd->kref), 3);
+
+	mutex_lock(&bd->ctl_lock);
+	r = bstack_device_remove(bd, 0, ctx->err);
+	mutex_unlock(&bd->ctl_lock);
+	KUNIT_ASSERT_EQ_MSG(test, r, 0, "%s", ctx->err);
+	ctx->upper = NULL;	/* dev_exit() must not remove it again */
+	KUNIT_EXPECT_TRUE(test, bd->removing);
+	KUNIT_EXPECT_EQ(test, kref_read(&bd->kref), 2);
+	KUNIT_EXPECT_NULL(test, bstack_device_get("kunit-upper"));
+
+	other = make_device(test, "kunit-upper");
+	KUNIT_EXPECT_PTR_NE(test, other, bd);
+	remove_device(test, other);
+
+	bstack_device_put(bd);		/* ours */
+	KUNIT_EXPECT_EQ(test, kref_read(&bd->kref), 1);
+	bstack_device_put(bd);		/* the fixture's, the last */
+}
+
 struct swap_work {
 	struct work_struct work;
 	struct kunit *test;
@@ -967,6 +1003,7 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE(suspend_holds_bios),
 	KUNIT_CASE(state_machine),
 	KUNIT_CASE(swap_waits_for_clones),
+	KUNIT_CASE(removed_while_referenced),
 	KUNIT_CASE(limits_stacked),
 	{}
 };
