@@ -49,6 +49,13 @@ enum bstack_map_result {
  *		empty. Same context as @map.
  * @table_line:	print the target's arguments as TABLE shows them.
  * @status:	print the target's status as STATUS shows it.
+ * @flush:	optional: an empty flush comes to the device; return an
+ *		error to fail it (faulty), else BLK_STS_OK. The flush itself
+ *		goes to every lower device, without @map.
+ * @message:	optional: act on MESSAGE's words; write an answer to
+ *		@result (@maxlen bytes), or the reason of a refusal to @err
+ *		(BSTACK_ERROR_LEN bytes). Runs under bstack_devices_lock,
+ *		with the table live or suspended.
  * @iterate_devices: call @fn for each lower device and its offset, for
  *		queue limits.
  * @io_hints:	adjust io_min/io_opt once the limits are stacked.
@@ -65,6 +72,9 @@ struct bstack_target_type {
 	enum bstack_map_result (*map_range)(struct bstack_target *ti,
 					    struct bio *clone,
 					    unsigned int index);
+	blk_status_t (*flush)(struct bstack_target *ti);
+	int (*message)(struct bstack_target *ti, unsigned int argc,
+		       char **argv, char *result, size_t maxlen, char *err);
 	void (*table_line)(struct bstack_target *ti, char *buf, size_t len);
 	void (*status)(struct bstack_target *ti, char *buf, size_t len);
 	void (*iterate_devices)(struct bstack_target *ti,
@@ -123,6 +133,7 @@ struct bstack_stripe_geom {
  *		after the last bio is in. A resume brings it back to life, or
  *		destroys it when another table takes its place.
  * @err:	where construction writes why it failed (BSTACK_ERROR_LEN).
+ * @flush_hooks: some target has a @flush hook.
  */
 struct bstack_table {
 	struct bstack_device *bd;
@@ -137,6 +148,7 @@ struct bstack_table {
 	struct percpu_ref ref;
 	struct completion released;
 	char *err;
+	bool flush_hooks;
 };
 
 /*
@@ -391,6 +403,49 @@ sector_t bstack_stripe_range_start(const struct bstack_stripe_geom *g,
 /* error-zero.c */
 int bstack_error_zero_init(void);
 void bstack_error_zero_exit(void);
+
+/* faulty.c */
+/**
+ * struct bstack_faulty_conf - the faults of a faulty target
+ * @read_fail, @write_fail, @corrupt, @delay_prob: probabilities, in parts
+ *		per million.
+ * @error:	the errno that failed I/O ends with, positive.
+ * @count_until_fail: when not 0, the I/Os after this many fail.
+ * @up, @down:	seconds; both 0, or faults apply only while down.
+ * @delay_ms:	how long a delayed I/O waits.
+ * @drop_writes: writes end with success, unsent.
+ * @seed:	of the random source.
+ */
+struct bstack_faulty_conf {
+	u32 read_fail;
+	u32 write_fail;
+	u32 corrupt;
+	u32 delay_prob;
+	int error;
+	u64 count_until_fail;
+	u32 up;
+	u32 down;
+	u32 delay_ms;
+	bool drop_writes;
+	u64 seed;
+};
+
+/* What one I/O gets, decided by bstack_faulty_decide(). */
+struct bstack_faulty_decision {
+	blk_status_t fail;	/* end it with this, or 0 */
+	bool drop;		/* end it with success, unsent */
+	bool corrupt;		/* flip a byte of its data when it is read */
+	u32 delay_ms;		/* send it this much later */
+};
+
+struct rnd_state;
+void bstack_faulty_decide(const struct bstack_faulty_conf *conf,
+			  struct rnd_state *rnd, enum req_op op, u64 nth,
+			  unsigned long secs, struct bstack_faulty_decision *d);
+int bstack_faulty_parse(struct bstack_faulty_conf *conf, unsigned int argc,
+			char **argv, char *err);
+int bstack_faulty_init(void);
+void bstack_faulty_exit(void);
 
 /* ctl.c */
 int bstack_ctl_init(void);

@@ -462,6 +462,24 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		submit_bio_noacct(bio);
 }
 
+/* Offer an empty flush to the targets that want to see it (faulty). */
+static blk_status_t bstack_table_flush_hooks(struct bstack_table *t)
+{
+	blk_status_t status = BLK_STS_OK, r;
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		if (ti->type->flush) {
+			r = ti->type->flush(ti);
+			if (r && !status)
+				status = r;
+		}
+	}
+	return status;
+}
+
 /*
  * An empty REQ_PREFLUSH goes to every distinct lower device; a flush with
  * data does that first, and bstack_io_complete() sends the data after.
@@ -473,6 +491,18 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 	struct bstack_lower *l;
 
 	this_cpu_inc(bd->stats->flushes);
+	if (unlikely(t->flush_hooks)) {
+		blk_status_t status = bstack_table_flush_hooks(t);
+
+		if (status) {
+			this_cpu_inc(bd->stats->errors);
+			bstack_device_event(bd);
+			percpu_ref_put(&t->ref);
+			bio->bi_status = status;
+			bio_endio(bio);
+			return;
+		}
+	}
 	list_for_each_entry(l, &t->lowers, list) {
 		struct bio *clone = bio_alloc_clone(l->bdev, bio, GFP_NOIO,
 						    &bd->bs);
@@ -1430,15 +1460,21 @@ static int __init bstack_init(void)
 	if (r)
 		goto out_striped_exit;
 
-	r = bstack_ctl_init();
+	r = bstack_faulty_init();
 	if (r)
 		goto out_error_zero_exit;
+
+	r = bstack_ctl_init();
+	if (r)
+		goto out_faulty_exit;
 
 	pr_info("bstack: version %u.%u.%u loaded, major %d\n",
 		BSTACK_VERSION_MAJOR, BSTACK_VERSION_MINOR,
 		BSTACK_VERSION_PATCH, bstack_major);
 	return 0;
 
+out_faulty_exit:
+	bstack_faulty_exit();
 out_error_zero_exit:
 	bstack_error_zero_exit();
 out_striped_exit:
@@ -1467,6 +1503,7 @@ static void __exit bstack_exit(void)
 	if (bstack_device_remove_all(0, &removed))
 		pr_err("bstack: devices are still open at unload\n");
 	destroy_workqueue(bstack_remove_wq);
+	bstack_faulty_exit();
 	bstack_error_zero_exit();
 	bstack_striped_exit();
 	bstack_linear_exit();

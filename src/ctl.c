@@ -576,6 +576,91 @@ static int bstack_ctl_stats(struct bstack_ioctl *hdr,
 }
 
 /*
+ * Hand MESSAGE's words to the live target at the sector it names, as
+ * dmsetup message does. Under bstack_devices_lock only, so that a message
+ * goes through while a suspend waits: it may be what ends the wait.
+ */
+static int bstack_ctl_message(struct bstack_ioctl *hdr,
+			      struct bstack_device *bd, const void *in,
+			      struct bstack_reply *rep)
+{
+	struct bstack_table *t = bstack_device_table(bd, false);
+	const struct bstack_message *m = in;
+	size_t len = hdr->data_len, text_len;
+	struct bstack_target *ti;
+	char *result = NULL, *err = NULL, **argv = NULL;
+	int argc, r;
+
+	if (len <= sizeof(*m) || len > sizeof(*m) + BSTACK_MESSAGE_LEN) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "the message payload is %zu bytes, not %zu..%zu",
+			 len, sizeof(*m) + 1, sizeof(*m) + BSTACK_MESSAGE_LEN);
+		return -EINVAL;
+	}
+	text_len = len - sizeof(*m);
+	if (strnlen(m->text, text_len) == text_len) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "the message text is not NUL-terminated within its %zu bytes",
+			 text_len);
+		return -EINVAL;
+	}
+	if (!t) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "%s has no live table to take a message", bd->name);
+		return -ENXIO;
+	}
+	if (m->sector >= t->size) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "sector %llu is past the end of %s (%llu sectors)",
+			 m->sector, bd->name, (u64)t->size);
+		return -EINVAL;
+	}
+	ti = bstack_table_find_target(t, m->sector);
+	if (!ti->type->message) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN,
+			 "line %u: target '%s' takes no messages", ti->line,
+			 ti->type->name);
+		return -EINVAL;
+	}
+	argv = argv_split(GFP_KERNEL, m->text, &argc);
+	result = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	err = kzalloc(BSTACK_ERROR_LEN, GFP_KERNEL);
+	r = -ENOMEM;
+	if (!argv || !result || !err)
+		goto out;
+	r = -EINVAL;
+	if (!argc) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN, "the message is empty");
+		goto out;
+	}
+	r = ti->type->message(ti, argc, argv, result, PAGE_SIZE, err);
+	if (r) {
+		snprintf(hdr->error, BSTACK_ERROR_LEN, "line %u: %s: %s",
+			 ti->line, ti->type->name,
+			 err[0] ? err : "the message is refused");
+		goto out;
+	}
+	bstack_device_event(bd);
+	bstack_ctl_describe(hdr, bd);
+	if (result[0]) {
+		size_t n = strlen(result) + 1;
+		char *p = bstack_reply_reserve(rep, n);
+
+		if (!p) {
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(p, result, n);
+	}
+out:
+	kfree(err);
+	kfree(result);
+	if (argv)
+		argv_free(argv);
+	return r;
+}
+
+/*
  * Holds nothing while it sleeps, and takes bstack_devices_lock only to
  * look the device up: the device may go away meanwhile.
  */
@@ -617,7 +702,8 @@ static int bstack_ctl_wait_event(struct bstack_ioctl *hdr,
 enum bstack_ctl_locking {
 	BSTACK_CTL_SELF,	/* @fn locks what it needs, if anything */
 	BSTACK_CTL_LIST,	/* under bstack_devices_lock, no device */
-	BSTACK_CTL_READ,	/* the named device, under bstack_devices_lock */
+	/* The named device, under bstack_devices_lock; also MESSAGE. */
+	BSTACK_CTL_READ,
 	BSTACK_CTL_CHANGE,	/* the named device, under its ctl_lock */
 };
 
@@ -627,8 +713,8 @@ enum bstack_ctl_locking {
  * @fn:		what it does
  * @locking:	what bstack_ctl_run() looks up and locks for @fn
  * @admin:	changes state: needs CAP_SYS_ADMIN.
- * @payload:	takes a payload: a table, struct bstack_suspend or
- *		struct bstack_rename.
+ * @payload:	takes a payload: a table, struct bstack_suspend,
+ *		struct bstack_rename or struct bstack_message.
  * @flags:	the input flags it accepts.
  */
 struct bstack_ctl_cmd {
@@ -673,6 +759,8 @@ static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
 	  false, false, 0 },
 	{ BSTACK_WAIT_EVENT, bstack_ctl_wait_event, BSTACK_CTL_SELF,
 	  false, false, 0 },
+	{ BSTACK_MESSAGE,    bstack_ctl_message,    BSTACK_CTL_READ,
+	  true,  true,  0 },
 };
 
 /**

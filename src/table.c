@@ -257,6 +257,8 @@ int bstack_table_add_target(struct bstack_table *t, const char *type,
 
 	t->size = start + len;
 	t->ends[t->num_targets++] = t->size;
+	if (ti->type->flush)
+		t->flush_hooks = true;
 	return 0;
 
 out_free_argv:

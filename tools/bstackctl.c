@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1125,6 +1126,59 @@ static int do_rename(struct cmd *c)
 }
 
 /*
+ * dmsetup's message: NAME SECTOR WORDS..., the words joined with blanks,
+ * to the target at SECTOR; prints the target's answer, if any.
+ */
+static int do_message(struct cmd *c)
+{
+	const char *name = c->args[0], *sec = c->args[1];
+	struct request req = { .cmd = BSTACK_MESSAGE, .name = name };
+	struct bstack_message *m;
+	unsigned long long sector;
+	struct reply rep;
+	size_t len = 0;
+	char *end;
+	int i, ret;
+
+	if (check_name(c, name))
+		return 1;
+	errno = 0;
+	sector = strtoull(sec, &end, 10);
+	if (!*sec || *end || sec[0] == '-' || sec[0] == '+' || errno) {
+		error_ctx(c, name, "sector '%s' is not a number", sec);
+		return 1;
+	}
+	for (i = 2; i < c->nargs; i++)
+		len += strlen(c->args[i]) + 1;
+	if (len > BSTACK_MESSAGE_LEN) {
+		error_ctx(c, name, "the message is %zu bytes, more than %u",
+			  len, BSTACK_MESSAGE_LEN);
+		return 1;
+	}
+	m = calloc(1, sizeof(*m) + len);
+	if (!m) {
+		error_ctx(c, name, "out of memory");
+		return 1;
+	}
+	m->sector = sector;
+	for (i = 2; i < c->nargs; i++) {
+		if (i > 2)
+			strcat(m->text, " ");
+		strcat(m->text, c->args[i]);
+	}
+	req.payload = m;
+	req.payload_len = sizeof(*m) + len;
+	ret = control_open(c) || control_call(c, &req, &rep);
+	free(m);
+	if (ret)
+		return 1;
+	if (rep.data_len && memchr(rep.data, '\0', rep.data_len))
+		puts(rep.data);
+	free(rep.hdr);
+	return 0;
+}
+
+/*
  * dmsetup's wait: sleep until the event number of NAME passes EVENT_NR
  * (by default the current one), then print the new one.
  */
@@ -1243,6 +1297,10 @@ static const struct verb verbs[] = {
 	  "Wait until the event number of NAME passes EVENT_NR (by default the\n"
 	  "current one: wait for the next event), and print the new one. Table\n"
 	  "changes, suspend, resume, rename and I/O errors are events." },
+	{ "message", do_message, BSTACK_MESSAGE, 0, 3, INT_MAX,
+	  "message NAME SECTOR WORDS...",
+	  "Send WORDS to the target of NAME that maps SECTOR, as dmsetup message\n"
+	  "does; faulty takes its key=value words, and reset." },
 	{ "targets", do_targets, BSTACK_TARGETS, 0, 0, 0,
 	  "targets",
 	  "List the target types the driver knows, with their versions." },

@@ -58,6 +58,7 @@ static const struct {
 	{ BSTACK_TARGETS, 0 },
 	{ BSTACK_RENAME, BSTACK_F_SETUUID },
 	{ BSTACK_STATS, 0 },
+	{ BSTACK_MESSAGE, 0 },
 	/* Not WAIT_EVENT: it sleeps until an event, which may never come. */
 };
 
@@ -95,12 +96,13 @@ static uint32_t edge_value(void)
 static size_t make_specs(char *p, size_t room, uint32_t *count)
 {
 	static const char *const types[] = {
-		"linear", "striped", "zero", "error", "nosuch", "",
+		"linear", "striped", "zero", "error", "faulty", "nosuch", "",
 	};
 	static const char *const params[] = {
 		"", "7:0 0", "/dev/nullb0 0", "/dev/nullb0 99999999999",
 		"2 8 /dev/nullb0 0 /dev/nullb0 64", "0 0", "x", "1 1 1 1 1",
 		"/dev/null 0", "/etc/passwd 0", "2 0 /dev/nullb0 0",
+		"/dev/nullb0 0 read_fail=5% delay=1", "/dev/nullb0 0 up=1",
 	};
 	uint64_t start = 0;
 	size_t len = 0;
@@ -136,6 +138,26 @@ static size_t make_specs(char *p, size_t room, uint32_t *count)
 	if (rnd() % 8 == 0)
 		*count = edge_value();
 	return len;
+}
+
+/* A MESSAGE payload: a sector, then words a faulty target may take. */
+static size_t make_message(char *p)
+{
+	static const char *const words[] = {
+		"reset", "read_fail=5%", "write_fail=1/1000", "error=ENOSPC",
+		"delay=1", "up=1 down=1", "nosuch=1", "read_fail=200%", "",
+		"count_until_fail=3", "corrupt=1%", "drop_writes=0",
+	};
+	struct bstack_message *m = (void *)p;
+	const char *w = words[rnd() % ARRAY_SIZE(words)];
+	size_t len = strlen(w) + 1;
+
+	m->sector = rnd() % 4 ? rnd() % 64 : edge_value();
+	memcpy(m->text, w, len);
+	/* Now and then, no NUL. */
+	if (rnd() % 8 == 0)
+		memset(m->text, 'x', len);
+	return sizeof(*m) + len;
 }
 
 static void fill_name(char *name, size_t size)
@@ -196,6 +218,8 @@ static int fuzz(int fd, unsigned long iterations, uint64_t seed)
 			plen = 8;	/* struct bstack_suspend: 0 ms, or junk */
 		else if (cmd == BSTACK_RENAME)
 			plen = BSTACK_NAME_LEN;
+		else if (cmd == BSTACK_MESSAGE)
+			plen = make_message(buf + DATA_START);
 		if (cmd == BSTACK_RENAME)
 			fill_name(buf + DATA_START, plen);
 		if (cmd == BSTACK_SUSPEND && plen) {

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 #define BSTACK_VERSION_MAJOR	1	/* incompatible changes */
-#define BSTACK_VERSION_MINOR	1	/* compatible additions */
+#define BSTACK_VERSION_MINOR	2	/* compatible additions */
 #define BSTACK_VERSION_PATCH	0
 
 #define BSTACK_CONTROL_NAME	"bstack-control"
@@ -165,6 +165,19 @@ struct bstack_counters {
 	__u64 reserved;
 };
 
+/*
+ * struct bstack_message - the payload of MESSAGE (1.2), as dmsetup message
+ * @sector:	a sector of the target the message is for
+ * @text:	the message, NUL-terminated, at most BSTACK_MESSAGE_LEN
+ *		bytes with the NUL; words split at blanks
+ */
+struct bstack_message {
+	__u64 sector;
+	char text[];
+};
+
+#define BSTACK_MESSAGE_LEN	4096
+
 #define BSTACK_IOCTL_MAGIC	0xB5
 
 #define BSTACK_VERSION	_IOWR(BSTACK_IOCTL_MAGIC, 0, struct bstack_ioctl)
@@ -193,5 +206,7 @@ struct bstack_counters {
  * describe it; EINTR on a signal, ENXIO if the device goes away.
  */
 #define BSTACK_WAIT_EVENT _IOWR(BSTACK_IOCTL_MAGIC, 15, struct bstack_ioctl)
+/* 1.2. Payload: struct bstack_message. Reply: the target's answer, if any. */
+#define BSTACK_MESSAGE	_IOWR(BSTACK_IOCTL_MAGIC, 16, struct bstack_ioctl)
 
 #endif /* _UAPI_LINUX_BSTACK_H */
