@@ -387,6 +387,25 @@ static inline unsigned int bstack_target_max_io(struct bstack_target *ti,
 }
 
 /* linear.c */
+
+/**
+ * struct bstack_linear - a range of one lower device
+ * @dev:	the lower device
+ * @start:	the sector of @dev that the target's first sector maps to
+ *
+ * What linear maps onto; faulty embeds one and uses the helpers below.
+ */
+struct bstack_linear {
+	struct bstack_lower *dev;
+	sector_t start;
+};
+
+int bstack_linear_ctr(struct bstack_target *ti, const char *path,
+		      const char *offset, struct bstack_linear *lc);
+void bstack_linear_remap(struct bstack_target *ti,
+			 const struct bstack_linear *lc, struct bio *clone);
+int bstack_linear_print(const struct bstack_linear *lc, char *buf,
+			size_t len);
 int bstack_linear_init(void);
 void bstack_linear_exit(void);
 

@@ -45,8 +45,7 @@ struct faulty_io {
 };
 
 struct faulty_c {
-	struct bstack_lower *dev;
-	sector_t start;
+	struct bstack_linear lc;
 	/* Guards conf, rnd and nr_ios: a MESSAGE against the I/O path. */
 	spinlock_t lock;
 	struct bstack_faulty_conf conf;
@@ -394,9 +393,7 @@ static enum bstack_map_result faulty_map(struct bstack_target *ti,
 	unsigned long flags;
 
 	faulty_count(fc, clone);
-	bio_set_dev(clone, fc->dev->bdev);
-	clone->bi_iter.bi_sector = fc->start +
-				   (clone->bi_iter.bi_sector - ti->begin);
+	bstack_linear_remap(ti, &fc->lc, clone);
 	if (!READ_ONCE(fc->armed))
 		return BSTACK_MAP_REMAPPED;
 
@@ -490,49 +487,23 @@ static int faulty_ctr(struct bstack_target *ti, unsigned int argc,
 	struct bstack_faulty_conf conf = { .error = EIO };
 	struct faulty_c *fc;
 	char *err;
-	sector_t size;
-	u64 start;
-	unsigned int lbs;
 	int r;
 
 	if (argc < 2)
 		return bstack_ti_error(ti, "expected '<dev> <offset> [key=value...]', got %u argument%s",
 				       argc, argc == 1 ? "" : "s");
-	if (kstrtou64(argv[1], 10, &start))
-		return bstack_ti_error(ti, "offset '%s' is not a number of sectors",
-				       argv[1]);
-	if (start + ti->len < start)
-		return bstack_ti_error(ti, "offset %llu + length %llu overflows",
-				       start, (u64)ti->len);
+	fc = kzalloc(sizeof(*fc), GFP_KERNEL);
 	err = kzalloc(BSTACK_ERROR_LEN, GFP_KERNEL);
-	if (!err)
-		return -ENOMEM;
+	r = -ENOMEM;
+	if (!fc || !err)
+		goto out_free;
+	r = bstack_linear_ctr(ti, argv[0], argv[1], &fc->lc);
+	if (r)
+		goto out_free;
 	conf.seed = get_random_u64();
 	r = bstack_faulty_parse(&conf, argc - 2, argv + 2, err);
 	if (r) {
 		bstack_ti_error(ti, "%s", err);
-		kfree(err);
-		return r;
-	}
-	kfree(err);
-
-	fc = kzalloc(sizeof(*fc), GFP_KERNEL);
-	if (!fc)
-		return -ENOMEM;
-	r = bstack_get_device(ti, argv[0], &fc->dev);
-	if (r)
-		goto out_free;
-	lbs = bdev_logical_block_size(fc->dev->bdev) >> SECTOR_SHIFT;
-	if (start & (lbs - 1)) {
-		r = bstack_ti_error(ti, "offset %llu is not a multiple of %u sectors, the logical block size of %s",
-				    start, lbs, argv[0]);
-		goto out_free;
-	}
-	size = bdev_nr_sectors(fc->dev->bdev);
-	if (start + ti->len > size) {
-		r = bstack_ti_error(ti, "%s has %llu sectors, but offset %llu + length %llu needs %llu",
-				    argv[0], (u64)size, start, (u64)ti->len,
-				    start + ti->len);
 		goto out_free;
 	}
 	fc->pool = mempool_create_kmalloc_pool(16, sizeof(struct faulty_io));
@@ -540,7 +511,6 @@ static int faulty_ctr(struct bstack_target *ti, unsigned int argc,
 		r = -ENOMEM;
 		goto out_free;
 	}
-	fc->start = start;
 	spin_lock_init(&fc->lock);
 	spin_lock_init(&fc->delay_lock);
 	INIT_LIST_HEAD(&fc->delayed);
@@ -550,9 +520,11 @@ static int faulty_ctr(struct bstack_target *ti, unsigned int argc,
 	fc->conf = conf;
 	fc->armed = faulty_conf_armed(&conf);
 	ti->private = fc;
+	kfree(err);
 	return 0;
 
 out_free:
+	kfree(err);
 	kfree(fc);
 	return r;
 }
@@ -598,8 +570,7 @@ static void faulty_table_line(struct bstack_target *ti, char *buf,
 	spin_lock_irqsave(&fc->lock, flags);
 	c = fc->conf;
 	spin_unlock_irqrestore(&fc->lock, flags);
-	p += scnprintf(p, end - p, "%u:%u %llu", MAJOR(fc->dev->dev),
-		       MINOR(fc->dev->dev), (u64)fc->start);
+	p += bstack_linear_print(&fc->lc, p, end - p);
 	faulty_print_prob(&p, end, "read_fail", c.read_fail);
 	faulty_print_prob(&p, end, "write_fail", c.write_fail);
 	if (c.error != EIO)
@@ -642,7 +613,7 @@ static void faulty_iterate_devices(struct bstack_target *ti,
 {
 	struct faulty_c *fc = ti->private;
 
-	fn(fc->dev->bdev, fc->start, data);
+	fn(fc->lc.dev->bdev, fc->lc.start, data);
 }
 
 static struct bstack_target_type faulty_target = {

@@ -8,57 +8,83 @@
 
 #include "bstack.h"
 
-struct linear_c {
-	struct bstack_lower *dev;
-	sector_t start;
-};
-
-static int linear_ctr(struct bstack_target *ti, unsigned int argc,
-		      char **argv)
+/**
+ * bstack_linear_ctr - parse '<dev> <offset>' into @lc
+ * @ti:		the target, for its length and its error
+ * @path:	the lower device
+ * @offset:	its first sector, a number
+ * @lc:		filled in on success
+ *
+ * Checks that the range fits the device and is aligned to its logical
+ * block size. The device is held by the table, and dropped with it.
+ */
+int bstack_linear_ctr(struct bstack_target *ti, const char *path,
+		      const char *offset, struct bstack_linear *lc)
 {
-	struct linear_c *lc;
 	unsigned int lbs;
 	sector_t size;
 	u64 start;
 	int r;
 
-	if (argc != 2)
-		return bstack_ti_error(ti, "expected '<dev> <offset>', got %u argument%s",
-				       argc, argc == 1 ? "" : "s");
-	if (kstrtou64(argv[1], 10, &start))
+	if (kstrtou64(offset, 10, &start))
 		return bstack_ti_error(ti, "offset '%s' is not a number of sectors",
-				       argv[1]);
+				       offset);
 	if (start + ti->len < start)
 		return bstack_ti_error(ti, "offset %llu + length %llu overflows",
 				       start, (u64)ti->len);
+	r = bstack_get_device(ti, path, &lc->dev);
+	if (r)
+		return r;
 
+	lbs = bdev_logical_block_size(lc->dev->bdev) >> SECTOR_SHIFT;
+	if (start & (lbs - 1))
+		return bstack_ti_error(ti, "offset %llu is not a multiple of %u sectors, the logical block size of %s",
+				       start, lbs, path);
+	size = bdev_nr_sectors(lc->dev->bdev);
+	if (start + ti->len > size)
+		return bstack_ti_error(ti, "%s has %llu sectors, but offset %llu + length %llu needs %llu",
+				       path, (u64)size, start, (u64)ti->len,
+				       start + ti->len);
+	lc->start = start;
+	return 0;
+}
+
+/* Send @clone to the same offset in @lc's range as it had in @ti's. */
+void bstack_linear_remap(struct bstack_target *ti,
+			 const struct bstack_linear *lc, struct bio *clone)
+{
+	bio_set_dev(clone, lc->dev->bdev);
+	clone->bi_iter.bi_sector = lc->start +
+				   (clone->bi_iter.bi_sector - ti->begin);
+}
+
+/* "MAJ:MIN OFFSET", as the table shows it; returns its length. */
+int bstack_linear_print(const struct bstack_linear *lc, char *buf,
+			size_t len)
+{
+	return scnprintf(buf, len, "%u:%u %llu", MAJOR(lc->dev->dev),
+			 MINOR(lc->dev->dev), (u64)lc->start);
+}
+
+static int linear_ctr(struct bstack_target *ti, unsigned int argc,
+		      char **argv)
+{
+	struct bstack_linear *lc;
+	int r;
+
+	if (argc != 2)
+		return bstack_ti_error(ti, "expected '<dev> <offset>', got %u argument%s",
+				       argc, argc == 1 ? "" : "s");
 	lc = kzalloc(sizeof(*lc), GFP_KERNEL);
 	if (!lc)
 		return -ENOMEM;
-	r = bstack_get_device(ti, argv[0], &lc->dev);
-	if (r)
-		goto out_free;
-
-	lbs = bdev_logical_block_size(lc->dev->bdev) >> SECTOR_SHIFT;
-	if (start & (lbs - 1)) {
-		r = bstack_ti_error(ti, "offset %llu is not a multiple of %u sectors, the logical block size of %s",
-				    start, lbs, argv[0]);
-		goto out_free;
+	r = bstack_linear_ctr(ti, argv[0], argv[1], lc);
+	if (r) {
+		kfree(lc);
+		return r;
 	}
-	size = bdev_nr_sectors(lc->dev->bdev);
-	if (start + ti->len > size) {
-		r = bstack_ti_error(ti, "%s has %llu sectors, but offset %llu + length %llu needs %llu",
-				    argv[0], (u64)size, start, (u64)ti->len,
-				    start + ti->len);
-		goto out_free;
-	}
-	lc->start = start;
 	ti->private = lc;
 	return 0;
-
-out_free:
-	kfree(lc);
-	return r;
 }
 
 static void linear_dtr(struct bstack_target *ti)
@@ -69,21 +95,14 @@ static void linear_dtr(struct bstack_target *ti)
 static enum bstack_map_result linear_map(struct bstack_target *ti,
 					 struct bio *clone)
 {
-	struct linear_c *lc = ti->private;
-
-	bio_set_dev(clone, lc->dev->bdev);
-	clone->bi_iter.bi_sector = lc->start +
-				   (clone->bi_iter.bi_sector - ti->begin);
+	bstack_linear_remap(ti, ti->private, clone);
 	return BSTACK_MAP_REMAPPED;
 }
 
 static void linear_table_line(struct bstack_target *ti, char *buf,
 			      size_t len)
 {
-	struct linear_c *lc = ti->private;
-
-	snprintf(buf, len, "%u:%u %llu", MAJOR(lc->dev->dev),
-		 MINOR(lc->dev->dev), (u64)lc->start);
+	bstack_linear_print(ti->private, buf, len);
 }
 
 static void linear_iterate_devices(struct bstack_target *ti,
@@ -91,7 +110,7 @@ static void linear_iterate_devices(struct bstack_target *ti,
 					      sector_t start, void *data),
 				   void *data)
 {
-	struct linear_c *lc = ti->private;
+	struct bstack_linear *lc = ti->private;
 
 	fn(lc->dev->bdev, lc->start, data);
 }
