@@ -302,6 +302,8 @@ struct bstack_table *bstack_device_table(struct bstack_device *bd,
 int bstack_device_remove_all(unsigned int flags, unsigned int *removed);
 struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
 		       struct bio_set *bs);
+struct bio *bstack_alloc_clone(struct block_device *bdev, struct bio *bio,
+			       gfp_t gfp, struct bio_set *bs);
 void bstack_submit_clone(struct bio *clone);
 struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 					struct bstack_table *t,

@@ -256,6 +256,26 @@ struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
 EXPORT_SYMBOL_IF_KUNIT(bstack_cut);
 
 /**
+ * bstack_alloc_clone - one more whole clone of @bio
+ * @bdev:	the device it goes to, or NULL to set it later
+ * @bio:	the bio to clone
+ * @gfp:	how the allocation may wait
+ * @bs:		the bio_set to allocate from
+ *
+ * For the second and later clones of one io: a range split per stripe,
+ * and the flush fan-out. NULL only as bstack_cut() is; KUnit tests
+ * redirect it too.
+ */
+struct bio *bstack_alloc_clone(struct block_device *bdev, struct bio *bio,
+			       gfp_t gfp, struct bio_set *bs)
+{
+	KUNIT_STATIC_STUB_REDIRECT(bstack_alloc_clone, bdev, bio, gfp, bs);
+
+	return bio_alloc_clone(bdev, bio, gfp, bs);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_alloc_clone);
+
+/**
  * bstack_io_alloc_piece - cut the first @sectors of @bio into an io
  * @bd:		the device @bio was submitted to
  * @t:		the live table; the io takes over the caller's reference
@@ -391,7 +411,7 @@ static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 	for (i = 0; i < ti->num_range_bios; i++) {
 		if (i) {
 			/* With GFP_NOIO this never fails. */
-			clone = bio_alloc_clone(NULL, bio, gfp, &bd->bs);
+			clone = bstack_alloc_clone(NULL, bio, gfp, &bd->bs);
 			if (unlikely(!clone)) {
 				status = BLK_STS_AGAIN;
 				break;
@@ -504,8 +524,8 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 		}
 	}
 	list_for_each_entry(l, &t->lowers, list) {
-		struct bio *clone = bio_alloc_clone(l->bdev, bio, GFP_NOIO,
-						    &bd->bs);
+		struct bio *clone = bstack_alloc_clone(l->bdev, bio, GFP_NOIO,
+						       &bd->bs);
 
 		if (!io) {
 			/* One reference for this clone, one held while mapping. */

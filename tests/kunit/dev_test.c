@@ -41,7 +41,10 @@ struct dev_ctx {
 	unsigned int sizes[MAX_SEEN];
 	bool hold;		/* keep the clones; else end them at once */
 
-	/* The redirected bstack_cut(): fail call number @fail_cut (from 1). */
+	/*
+	 * The redirected bstack_cut() and bstack_alloc_clone(): fail the
+	 * clone allocation number @fail_cut (from 1).
+	 */
 	unsigned int cuts;
 	unsigned int fail_cut;
 	gfp_t cut_gfp[MAX_SEEN];
@@ -71,20 +74,34 @@ static void fake_submit_clone(struct bio *clone)
 	bio_endio(clone);
 }
 
-static struct bio *fake_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
-			    struct bio_set *bs)
+/* Count a clone allocation; true if the test makes it fail. */
+static bool fake_alloc_fails(gfp_t gfp)
 {
 	struct dev_ctx *ctx = kunit_get_current_test()->priv;
 	unsigned int n = ++ctx->cuts;
 
 	if (n <= MAX_SEEN)
 		ctx->cut_gfp[n - 1] = gfp;
-	if (n == ctx->fail_cut)
+	return n == ctx->fail_cut;
+}
+
+static struct bio *fake_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
+			    struct bio_set *bs)
+{
+	if (fake_alloc_fails(gfp))
 		return NULL;
 	/* What bstack_cut() does. */
 	if (sectors < bio_sectors(bio))
 		return bio_split(bio, sectors, gfp, bs);
 	return bio_alloc_clone(NULL, bio, gfp, bs);
+}
+
+static struct bio *fake_alloc_clone(struct block_device *bdev, struct bio *bio,
+				    gfp_t gfp, struct bio_set *bs)
+{
+	if (fake_alloc_fails(gfp))
+		return NULL;
+	return bio_alloc_clone(bdev, bio, gfp, bs);
 }
 
 /* End the clones held so far, last first, each with @status. */
@@ -621,6 +638,110 @@ static int resume(struct kunit *test)
 	return r;
 }
 
+struct alloc_fail_case {
+	const char *desc;
+	enum req_op op;
+	sector_t sector;
+	unsigned int sectors;
+	unsigned int allocs;		/* clone allocations it takes */
+};
+
+/*
+ * Over load_mixed()'s table: 2048..3071 is linear, 3072..5119 striped in
+ * 8-sector chunks.
+ */
+static const struct alloc_fail_case alloc_fail_cases[] = {
+	{ "write over two lines", REQ_OP_WRITE, 1020, 8, 2 },
+	/* 6 sectors of line 3, chunks at 3072, 3080 and 3088, then 2. */
+	{ "read over two lines and four chunks", REQ_OP_READ, 3066, 32, 5 },
+	/* Line 3's piece, then the striped piece and its second clone. */
+	{ "discard over linear and striped", REQ_OP_DISCARD, 3000, 200, 3 },
+	/* Three linear pieces, then the striped piece: two clones. */
+	{ "write-zeroes over four lines", REQ_OP_WRITE_ZEROES, 1000, 2200, 5 },
+};
+
+static void alloc_fail_desc(const struct alloc_fail_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(alloc_fail, alloc_fail_cases, alloc_fail_desc);
+
+/*
+ * Every clone allocation a REQ_NOWAIT bio takes is made to fail in turn,
+ * one per run of the same bio, then none. Each run ends the bio exactly
+ * once, after the clones already sent are in, with AGAIN if an allocation
+ * failed (OK if none did); the clones already sent are the allocations
+ * before the failed one; nothing stays in flight and no error is counted.
+ * At the end the device suspends at once: no io kept its table reference.
+ * KASAN and kmemleak see any clone ended twice or never freed.
+ *
+ * A bio that may block never sees a failed allocation: its clones come
+ * from the bio_set's mempool, which waits for one to come back. That is
+ * what the memory-pressure integration test (024) shows.
+ */
+static void alloc_fails_one_at_a_time(struct kunit *test)
+{
+	const struct alloc_fail_case *c = test->param_value;
+	struct dev_ctx *ctx = test->priv;
+	unsigned int fail, i, nr_vecs;
+	struct bstack_stats sum;
+	struct bio *bio;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	kunit_activate_static_stub(test, bstack_cut, fake_cut);
+	kunit_activate_static_stub(test, bstack_alloc_clone, fake_alloc_clone);
+	ctx->hold = true;
+	for (fail = 1; fail <= c->allocs + 1; fail++) {
+		bool failed = fail <= c->allocs;
+
+		ctx->cuts = 0;
+		ctx->fail_cut = fail;
+		ctx->submitted = 0;
+		ctx->ended = 0;
+		ctx->status = BLK_STS_OK;
+		nr_vecs = c->op == REQ_OP_READ || c->op == REQ_OP_WRITE ?
+			  DIV_ROUND_UP(c->sectors, PAGE_SECTORS) : 0;
+		bio = bio_alloc(ctx->upper->disk->part0, nr_vecs,
+				c->op | REQ_NOWAIT, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, bio);
+		for (i = 0; i < nr_vecs; i++)
+			__bio_add_page(bio, ctx->page,
+				       min_t(unsigned int, PAGE_SIZE,
+					     (c->sectors << SECTOR_SHIFT) -
+					     i * PAGE_SIZE), 0);
+		if (!nr_vecs)
+			bio->bi_iter.bi_size = c->sectors << SECTOR_SHIFT;
+		bio->bi_iter.bi_sector = c->sector;
+		bio->bi_end_io = orig_endio;
+		bio->bi_private = ctx;
+		submit_bio(bio);
+
+		KUNIT_EXPECT_EQ_MSG(test, ctx->cuts, failed ? fail : c->allocs,
+				    "failing allocation %u", fail);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->submitted,
+				    failed ? fail - 1 : c->allocs,
+				    "failing allocation %u", fail);
+		/* Held clones keep it from ending; with none, it has ended. */
+		KUNIT_EXPECT_EQ_MSG(test, ctx->ended, ctx->submitted ? 0 : 1,
+				    "failing allocation %u", fail);
+		end_held(ctx, BLK_STS_OK);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->ended, 1,
+				    "failing allocation %u", fail);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->status,
+				    failed ? BLK_STS_AGAIN : BLK_STS_OK,
+				    "failing allocation %u", fail);
+		bstack_device_stats(ctx->upper, &sum);
+		KUNIT_EXPECT_EQ(test, sum.in_flight, 0);
+		KUNIT_EXPECT_EQ(test, sum.errors, 0);
+		bio_put(bio);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, suspend(test, HZ), 0, "%s", ctx->err);
+	KUNIT_EXPECT_EQ_MSG(test, resume(test), 0, "%s", ctx->err);
+}
+
 /* A second bio, with its own end_io bookkeeping. */
 struct held_bio {
 	struct bio *bio;
@@ -1000,6 +1121,7 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE(fua_kept),
 	KUNIT_CASE_PARAM(nowait_io, nowait_gen_params),
 	KUNIT_CASE_PARAM(range_per_stripe, range_gen_params),
+	KUNIT_CASE_PARAM(alloc_fails_one_at_a_time, alloc_fail_gen_params),
 	KUNIT_CASE(suspend_holds_bios),
 	KUNIT_CASE(state_machine),
 	KUNIT_CASE(swap_waits_for_clones),
