@@ -6,8 +6,11 @@
 #   make KDIR=/path/to/build  against another kernel build directory
 #   make check                every test, in QEMU, on both test kernels
 #   make demo                 a guided tour in QEMU on the stock kernel
+#   make torture [TORTURE_SECS=N]  the reliability cases on the debug
+#                             kernel, the concurrency torture N seconds long
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+TORTURE_SECS ?= 180
 
 all: modules tools
 
@@ -26,6 +29,9 @@ check:
 demo:
 	bash scripts/demo.sh
 
+torture:
+	TORTURE_SECS=$(TORTURE_SECS) bash scripts/torture.sh
+
 checkpatch:
 	bash scripts/checkpatch.sh
 
@@ -35,4 +41,4 @@ clean:
 	$(MAKE) -C tests/host clean
 	rm -rf build
 
-.PHONY: all modules tools host-test check demo checkpatch clean
+.PHONY: all modules tools host-test check demo torture checkpatch clean

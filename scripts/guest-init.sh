@@ -8,6 +8,7 @@
 #   bstack.timeout=SECS         per-case (and per-script) time limit
 #   bstack.kmemleak=0           skip the final kmemleak scan
 #   bstack.kmemleak_clear=0     do not forget what boot leaked (saves ~12 s)
+#   bstack.torture=SECS         how long 026-torture runs (make torture)
 #   null_blk.*, configfs.*, dm_mod.*  passed to insmod of those modules
 #
 # and prints, on the console, lines that scripts/qemu-run.sh parses:
@@ -61,6 +62,7 @@ parse_cmdline() {
 		bstack.timeout=*)	TIMEOUT=${arg#*=} ;;
 		bstack.kmemleak=*)	KMEMLEAK=${arg#*=} ;;
 		bstack.kmemleak_clear=*) KMEMLEAK_CLEAR=${arg#*=} ;;
+		bstack.torture=*)	export BSTACK_TORTURE_SECS="${arg#*=}" ;;
 		esac
 	done
 }

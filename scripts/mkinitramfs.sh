@@ -232,6 +232,10 @@ build_overlay() {
 	[ ! -x "$BSTACK_TOP/tests/helpers/ioctl" ] ||
 		stage_bin "$root" "$BSTACK_TOP/tests/helpers/ioctl" \
 			/usr/bin/bstack-ioctl
+	# The pattern writer and checker of the memory-pressure cases.
+	[ ! -x "$BSTACK_TOP/tests/helpers/pattern" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pattern" \
+			/usr/bin/bstack-pattern
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
 	[ "$kernel" != stock ] || stage_stock_modules "$root"
 	echo "$kernel" > "$root/etc/bstack-kernel"

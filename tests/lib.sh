@@ -148,6 +148,59 @@ _requires_one() {
 	esac
 }
 
+# ---------------------------------------------------------- fault injection
+
+FS=/sys/kernel/debug/failslab
+FP=/sys/kernel/debug/fail_page_alloc
+FAULT_TIMES=1000000000
+
+# fault_set DIR KEY=VALUE...: set attributes of a fault (failslab, ...).
+fault_set() {
+	_dir=$1
+	shift
+	for _kv in "$@"; do
+		echo "${_kv#*=}" > "$_dir/${_kv%%=*}" ||
+			fail "cannot set ${_dir##*/}/${_kv%%=*} to ${_kv#*=}"
+	done
+}
+
+# faults_init: failslab and fail_page_alloc say nothing per failure (the
+# kernel log must stay clean), skip no call, spare allocations that may
+# wait only when told, and spare user pages.
+faults_init() {
+	fault_set "$FS" verbose=0 space=0 interval=1 ignore-gfp-wait=N
+	fault_set "$FP" verbose=0 space=0 interval=1 ignore-gfp-wait=N \
+		ignore-gfp-highmem=Y min-order=0
+}
+
+# fault_injected DIR: failures DIR injected since times=$FAULT_TIMES.
+fault_injected() {
+	echo $((FAULT_TIMES - $(cat "$1/times")))
+}
+
+# bio_slabs_fail 1|0: mark (unmark) every bio-* slab cache for failslab's
+# cache-filter; prints how many took it.
+bio_slabs_fail() {
+	_n=0
+	for _c in /sys/kernel/slab/bio-*/failslab; do
+		echo "$1" > "$_c" 2>/dev/null && _n=$((_n + 1))
+	done
+	[ "$_n" -gt 0 ] || fail "failslab took no bio-* slab cache"
+	echo "$_n"
+}
+
+# faults_off: no more failures, from failslab or fail_page_alloc.
+faults_off() {
+	echo 0 > "$FS/probability"
+	echo 0 > "$FP/probability"
+	for _c in /sys/kernel/slab/bio-*/failslab; do
+		echo 0 > "$_c" 2>/dev/null
+	done
+	echo N > "$FS/cache-filter"
+	echo N > "$FS/task-filter"
+	echo N > "$FP/task-filter"
+}
+
 # ---------------------------------------------------------------- cleanup
 
 # cleanup_push CMD: run CMD (with eval) when the case exits, last in first out.
