@@ -265,6 +265,7 @@ struct bstack_device {
 	struct work_struct remove_work;
 	char name[BSTACK_NAME_LEN];
 	char uuid[BSTACK_UUID_LEN];
+	unsigned long walk;	/* the last cycle check that saw it */
 };
 
 /* core.c */
@@ -287,6 +288,8 @@ int bstack_device_suspend(struct bstack_device *bd, unsigned int flags,
 			  unsigned long timeout, char *err);
 int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 			 char *err);
+int bstack_device_load(struct bstack_device *bd, struct bstack_table *t,
+		       char *err);
 void bstack_device_set_inactive(struct bstack_device *bd,
 				struct bstack_table *t);
 int bstack_device_rename(struct bstack_device *bd, const char *value,

@@ -967,6 +967,109 @@ int bstack_device_rename(struct bstack_device *bd, const char *value,
 	return 0;
 }
 
+/* How many bstack levels the cycle check walks under a new table. */
+#define BSTACK_MAX_DEPTH	64
+
+/* Numbers the cycle checks, so that each walks a device once. */
+static unsigned long bstack_walk;
+
+static struct bstack_device *bstack_device_by_devt(dev_t dev)
+{
+	struct bstack_device *bd;
+
+	list_for_each_entry(bd, &bstack_devices, list)
+		if (disk_devt(bd->disk) == dev)
+			return bd;
+	return NULL;
+}
+
+/*
+ * Does @dev map @bd, itself or through the live and inactive tables of
+ * the bstack devices under it? Devices of other drivers are not looked
+ * into. Returns 1, 0, or -ELOOP when the walk goes deeper than
+ * BSTACK_MAX_DEPTH. Recursive, but bounded by that depth.
+ */
+static int bstack_maps(dev_t dev, struct bstack_device *bd,
+		       unsigned int depth)
+{
+	struct bstack_device *d;
+	struct bstack_lower *l;
+	struct bstack_table *t;
+	int i, r;
+
+	lockdep_assert_held(&bstack_devices_lock);
+	if (dev == disk_devt(bd->disk))
+		return 1;
+	d = bstack_device_by_devt(dev);
+	if (!d || d->walk == bstack_walk)
+		return 0;
+	if (depth >= BSTACK_MAX_DEPTH)
+		return -ELOOP;
+	d->walk = bstack_walk;
+	for (i = 0; i < 2; i++) {
+		t = bstack_device_table(d, i);
+		if (!t)
+			continue;
+		list_for_each_entry(l, &t->lowers, list) {
+			r = bstack_maps(l->dev, bd, depth + 1);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/**
+ * bstack_device_load - make @t the inactive table of @bd
+ * @bd:		the device, whose ctl_lock the caller holds
+ * @t:		a complete table; the caller keeps it if this fails
+ * @err:	BSTACK_ERROR_LEN bytes for the reason of a refusal
+ *
+ * Refuses a table under which a bstack device maps @bd already: I/O would
+ * go round the cycle for ever. The check and the store are one step under
+ * bstack_devices_lock, so two loads cannot each close half of a cycle.
+ * What was in the inactive slot is destroyed.
+ */
+int bstack_device_load(struct bstack_device *bd, struct bstack_table *t,
+		       char *err)
+{
+	struct bstack_table *old = NULL;
+	struct bstack_device *d = NULL;
+	struct bstack_lower *l;
+	int r = 0;
+
+	lockdep_assert_held(&bd->ctl_lock);
+	mutex_lock(&bstack_devices_lock);
+	bstack_walk++;
+	list_for_each_entry(l, &t->lowers, list) {
+		r = bstack_maps(l->dev, bd, 0);
+		if (r) {
+			d = bstack_device_by_devt(l->dev);
+			break;
+		}
+	}
+	if (r == -ELOOP) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "more than %u bstack devices are stacked under this table",
+			 BSTACK_MAX_DEPTH);
+	} else if (r) {
+		/* Two names may not fit: the start of the line says most. */
+		scnprintf(err, BSTACK_ERROR_LEN,
+			  "%s (%u:%u) maps %s already: this table would make a cycle",
+			  d ? d->name : "its lower device", MAJOR(l->dev),
+			  MINOR(l->dev), bd->name);
+		r = -EINVAL;
+	} else {
+		old = bd->inactive;
+		bd->inactive = t;
+	}
+	mutex_unlock(&bstack_devices_lock);
+	/* A reader that saw @old held bstack_devices_lock: it is done. */
+	bstack_table_destroy(old);
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_load);
+
 /* Put @t, or nothing, in the inactive slot; what was there is destroyed. */
 void bstack_device_set_inactive(struct bstack_device *bd,
 				struct bstack_table *t)

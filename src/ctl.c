@@ -224,7 +224,11 @@ static int bstack_ctl_create(struct bstack_ioctl *hdr,
 			r = PTR_ERR(t);
 			goto out_remove;
 		}
-		bstack_device_set_inactive(bd, t);
+		r = bstack_device_load(bd, t, hdr->error);
+		if (r) {
+			bstack_table_destroy(t);
+			goto out_remove;
+		}
 		r = bstack_device_resume(bd, 0, hdr->error);
 		if (r)
 			goto out_remove;
@@ -330,11 +334,16 @@ static int bstack_ctl_load(struct bstack_ioctl *hdr,
 			   struct bstack_reply *rep)
 {
 	struct bstack_table *t;
+	int r;
 
 	t = bstack_ctl_table(hdr, bd, in);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
-	bstack_device_set_inactive(bd, t);
+	r = bstack_device_load(bd, t, hdr->error);
+	if (r) {
+		bstack_table_destroy(t);
+		return r;
+	}
 	bstack_ctl_describe(hdr, bd);
 	return 0;
 }

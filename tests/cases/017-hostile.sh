@@ -85,6 +85,18 @@ badcmd "remove a device that is not there" "no device named 'nosuch'" bstackctl 
 badcmd "load a device that is not there" "no device named 'nosuch'" bstackctl load nosuch --table "0 8 zero"
 badcmd "load a bad table" "gap" bstackctl load t017 --table "0 8 zero
 16 8 zero"
+# Cycles: I/O would go round them for ever.
+self=$(bstack_dev t017)
+badcmd "a table that maps the device itself" "is this device itself" \
+	bstackctl load t017 --table "0 8 linear $self 0"
+up=$(echo "0 8 linear $self 0" | bstack_create t017u) || exit 1
+up2=$(echo "0 8 linear $up 0" | bstack_create t017v) || exit 1
+badcmd "a cycle of two" "t017u ($(dev_majmin "$up")) maps t017 already: this table would make a cycle" \
+	bstackctl load t017 --table "0 8 linear $up 0"
+badcmd "a cycle of three" "maps t017 already: this table would make a cycle" \
+	bstackctl load t017 --table "0 8 linear $up2 0"
+bstack_remove t017v
+bstack_remove t017u
 badcmd "rename to a bad name" "name" bstackctl rename t017 "a b"
 badcmd "suspend --timeout 0" "--timeout" bstackctl suspend --timeout 0 t017
 badcmd "suspend --timeout abc" "--timeout" bstackctl suspend --timeout abc t017

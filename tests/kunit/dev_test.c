@@ -158,8 +158,11 @@ static int load(struct kunit *test, struct bstack_device *bd, const char *text)
 		return r;
 	}
 	mutex_lock(&bd->ctl_lock);
-	bstack_device_set_inactive(bd, t);
-	r = bstack_device_resume(bd, 0, ctx->err);
+	r = bstack_device_load(bd, t, ctx->err);
+	if (r)
+		bstack_table_destroy(t);
+	else
+		r = bstack_device_resume(bd, 0, ctx->err);
 	mutex_unlock(&bd->ctl_lock);
 	return r;
 }
@@ -742,6 +745,43 @@ static void alloc_fails_one_at_a_time(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, resume(test), 0, "%s", ctx->err);
 }
 
+/*
+ * A table that would make a device map itself through bstack devices is
+ * refused: lower0 over upper, which maps lower0; and lower2 over upper
+ * once lower1 maps lower2, a cycle of three. The device keeps its tables.
+ */
+static void cycle_refused(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	dev_t up = disk_devt(ctx->upper->disk);
+	struct bstack_table *live;
+	const char *over_upper;
+
+	load_mixed(test);
+	over_upper = tprintf(test, "0 1024 linear %u:%u 0", MAJOR(up),
+			     MINOR(up));
+	KUNIT_EXPECT_EQ(test, load(test, ctx->lower[0], over_upper), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, ctx->err,
+			   tprintf(test, "kunit-upper (%u:%u) maps kunit-lower0 already: this table would make a cycle",
+				   MAJOR(up), MINOR(up)));
+
+	/* Not a cycle: upper -> lower1 -> lower2. */
+	KUNIT_ASSERT_EQ_MSG(test, load(test, ctx->lower[1],
+				       tprintf(test, "0 8192 linear %s 0",
+					       ldev(test, 2))), 0,
+			    "%s", ctx->err);
+	mutex_lock(&ctx->lower[2]->ctl_lock);
+	live = bstack_device_table(ctx->lower[2], false);
+	mutex_unlock(&ctx->lower[2]->ctl_lock);
+	KUNIT_EXPECT_EQ(test, load(test, ctx->lower[2], over_upper), -EINVAL);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(ctx->err, "maps kunit-lower2 already"),
+				  "%s", ctx->err);
+	mutex_lock(&ctx->lower[2]->ctl_lock);
+	KUNIT_EXPECT_PTR_EQ(test, bstack_device_table(ctx->lower[2], false), live);
+	KUNIT_EXPECT_NULL(test, bstack_device_table(ctx->lower[2], true));
+	mutex_unlock(&ctx->lower[2]->ctl_lock);
+}
+
 /* A second bio, with its own end_io bookkeeping. */
 struct held_bio {
 	struct bio *bio;
@@ -1126,6 +1166,7 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE(state_machine),
 	KUNIT_CASE(swap_waits_for_clones),
 	KUNIT_CASE(removed_while_referenced),
+	KUNIT_CASE(cycle_refused),
 	KUNIT_CASE(limits_stacked),
 	{}
 };
