@@ -8,9 +8,13 @@
 #   make demo                 a guided tour in QEMU on the stock kernel
 #   make torture [TORTURE_SECS=N]  the reliability cases on the debug
 #                             kernel, the concurrency torture N seconds long
+#   make bench [BENCH_ROUNDS=N] [BENCH_SECS=S]  bstack against raw null_blk
+#                             and dm, in QEMU on the stock kernel
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 TORTURE_SECS ?= 180
+BENCH_ROUNDS ?= 5
+BENCH_SECS ?= 5
 
 all: modules tools
 
@@ -32,6 +36,9 @@ demo:
 torture:
 	TORTURE_SECS=$(TORTURE_SECS) bash scripts/torture.sh
 
+bench:
+	BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_SECS=$(BENCH_SECS) bash scripts/bench.sh
+
 checkpatch:
 	bash scripts/checkpatch.sh
 
@@ -41,4 +48,4 @@ clean:
 	$(MAKE) -C tests/host clean
 	rm -rf build
 
-.PHONY: all modules tools host-test check demo torture checkpatch clean
+.PHONY: all modules tools host-test check demo torture bench checkpatch clean

@@ -1,0 +1,131 @@
+#!/bin/sh
+# The guest side of "make bench" (scripts/bench.sh puts ROUNDS and RUNTIME
+# in front of it): runs on the stock kernel with bstack.ko loaded, over
+# null_blk with no memory behind it. Each round runs every workload on raw
+# null_blk, on a dm table and on the same table in bstack, in an order that
+# rotates from round to round. Each fio run prints one line:
+#   BENCH <round> <workload> <target> <busy_jiffies> <total_jiffies> <json>
+# where the jiffies are the guest's /proc/stat "cpu" line over the run and
+# <json> is fio's JSON output on one line. scripts/bench-report.py reads
+# them.
+#
+# On a real machine, as root, BENCH_DEV0 and BENCH_DEV1 (two disks of the
+# same model, whose data is destroyed: the workloads write) replace
+# null_blk; see Documentation/bench.md.
+. "${BSTACK_LIB:-/tests/lib.sh}"
+: "${ROUNDS:=5}" "${RUNTIME:=3}"
+
+if [ -n "${BENCH_DEV0:-}" ]; then
+	nb0=$BENCH_DEV0
+	nb1=${BENCH_DEV1:?BENCH_DEV1, the second disk, is not set}
+else
+	# Sizes in MiB. memory_backed=0: reads and writes cost no copy.
+	nb0=$(nullb_create nullb0 4096 512 memory_backed=0) || exit 1
+	nb1=$(nullb_create nullb1 4096 512 memory_backed=0) || exit 1
+fi
+sectors=$(dev_sectors "$nb0")
+
+# About 1000 linear segments of odd lengths (33..95 sectors), each mapped
+# 8 sectors further on than the last ends, so that 4k I/Os often cross.
+segments_table() {
+	awk -v dev="$nb0" 'BEGIN {
+		x = 12345; start = 0; off = 0
+		for (i = 0; i < 1000; i++) {
+			x = (x * 1103515245 + 12345) % 2147483648
+			len = 33 + 2 * (int(x / 65536) % 32)
+			printf "%d %d linear %s %d\n", start, len, dev, off
+			start += len; off += len + 8
+		}
+	}'
+}
+linear_table() { echo "0 $sectors linear $nb0 0"; }
+striped_table() { echo "0 $((sectors * 2)) striped 2 128 $nb0 0 $nb1 0"; }
+
+for kind in linear striped segments; do
+	"${kind}_table" > "/tmp/$kind.table"
+done
+seg_sectors=$(awk '{ s = $1 + $2 } END { print s }' /tmp/segments.table)
+
+# dm and bstack cannot both claim null_blk: each run makes its device from
+# the table, and removes it after.
+up() {	# up dm|bstack KIND: make the device, print its /dev path
+	case $1 in
+	dm)	must "dmsetup create" dmsetup create bench --noudevsync \
+			< "/tmp/$2.table" && dm_dev bench ;;
+	bstack)	must "bstackctl create" bstackctl create bench \
+			< "/tmp/$2.table" && bstack_dev bench ;;
+	esac
+}
+down() {
+	case $1 in
+	dm)	must "dmsetup remove" dmsetup remove --noudevsync bench ;;
+	bstack)	must "bstackctl remove" bstackctl remove bench ;;
+	esac
+}
+cleanup_push "dmsetup remove --noudevsync bench 2>/dev/null; bstackctl remove bench 2>/dev/null; true"
+
+cpu_jiffies() {	# busy total, from the "cpu" line of /proc/stat
+	awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8; total = busy + $5 + $6
+		print busy, total; exit }' /proc/stat
+}
+
+# run ROUND WORKLOAD TARGET DEV FIO-ARGS...
+run() {
+	_round=$1 _w=$2 _t=$3 _dev=$4
+	shift 4
+	set -- $(cpu_jiffies) "$@"
+	_b0=$1 _t0=$2
+	shift 2
+	fio --name="$_w" --filename="$_dev" --direct=1 --time_based \
+		--runtime="$RUNTIME" --ramp_time=1 --output-format=json "$@" \
+		> /tmp/fio.json 2> /tmp/fio.err || {
+		echo "BENCH-ERROR $_round $_w $_t $(head -n 1 /tmp/fio.err)"
+		return
+	}
+	set -- $(cpu_jiffies)
+	printf 'BENCH %s %s %s %s %s %s\n' "$_round" "$_w" "$_t" \
+		$(($1 - _b0)) $(($2 - _t0)) "$(tr -d '\n\t' < /tmp/fio.json)"
+}
+
+# workload NAME KIND FIO-ARGS...: the fio arguments of a workload, on the
+# raw device and the pair of KIND.
+WORKLOADS='randread-qd32 randread-qd1 randwrite-qd32 seqread-128k mixed-70-30 striped-randread segments-randread'
+args() {
+	case $1 in
+	randread-qd32)	echo "linear --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
+	randread-qd1)	echo "linear --rw=randread --bs=4k --ioengine=io_uring --iodepth=1" ;;
+	randwrite-qd32)	echo "linear --rw=randwrite --bs=4k --ioengine=io_uring --iodepth=32" ;;
+	seqread-128k)	echo "linear --rw=read --bs=128k --ioengine=libaio --iodepth=8" ;;
+	mixed-70-30)	echo "linear --rw=randrw --rwmixread=70 --bs=4k --ioengine=io_uring --iodepth=32" ;;
+	striped-randread) echo "striped --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
+	segments-randread) echo "segments --rw=randread --bs=4k --ioengine=io_uring --iodepth=32 --size=$((seg_sectors / 2048))m" ;;
+	esac
+}
+
+echo "BENCH-INFO kernel $(uname -r) rounds $ROUNDS runtime $RUNTIME cpus $(nproc) null_blk $(cat /sys/module/null_blk/parameters/irqmode 2>/dev/null || echo '?')"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	r=$((r + 1))
+	for w in $WORKLOADS; do
+		# shellcheck disable=SC2046
+		set -- $(args "$w")
+		kind=$1
+		shift
+		# Rotate: raw dm bstack, dm bstack raw, bstack raw dm, ...
+		case $((r % 3)) in
+		1) order="raw dm bstack" ;;
+		2) order="dm bstack raw" ;;
+		0) order="bstack raw dm" ;;
+		esac
+		for t in $order; do
+			if [ "$t" = raw ]; then
+				run "$r" "$w" raw "$nb0" "$@"
+				continue
+			fi
+			dev=$(up "$t" "$kind") || exit 1
+			run "$r" "$w" "$t" "$dev" "$@"
+			down "$t"
+		done
+	done
+	echo "BENCH-ROUND $r done"
+done

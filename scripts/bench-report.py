@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Summarise make bench: the guest's BENCH lines -> JSON, a table, a plot.
+
+Usage: bench-report.py SCRIPT_OUT OUTDIR
+
+Per workload and target (raw null_blk, dm, bstack), over the rounds:
+median IOPS, median fio CPU (usr+sys, % of one CPU), median guest CPU
+(busy % of all CPUs, from /proc/stat over the fio run), the guest CPU time
+per I/O in microseconds, and median p99 completion latency. Then the
+ratios bstack/raw and bstack/dm, and the goals of issue 6.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+TARGETS = ("raw", "dm", "bstack")
+# workload -> (what the goal compares, minimum ratio), from issue 6.
+GOALS = {
+    "randread-qd32": [("dm", 1.10), ("raw", 0.90)],
+    "seqread-128k": [("dm", 1.0), ("raw", 0.97)],
+}
+DEFAULT_GOAL = [("dm", 1.0)]
+
+
+def parse(path):
+    info, runs, errors = {}, [], []
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("BENCH-INFO "):
+                words = line.split()[1:]
+                info = dict(zip(words[0::2], words[1::2]))
+            elif line.startswith("BENCH-ERROR "):
+                errors.append(line[len("BENCH-ERROR "):])
+            elif line.startswith("BENCH "):
+                parts = line.split(" ", 6)
+                if len(parts) < 7:
+                    errors.append("short line: " + line[:80])
+                    continue
+                _, rnd, work, target, busy, total, js = parts
+                try:
+                    fio = json.loads(js)
+                except ValueError:
+                    errors.append(f"round {rnd} {work} {target}: fio's JSON did not parse")
+                    continue
+                runs.append((int(rnd), work, target, int(busy), int(total), fio))
+    return info, runs, errors
+
+
+def measures(busy, total, fio, ncpu):
+    job = fio["jobs"][0]
+    rd, wr = job["read"], job["write"]
+    iops = rd["iops"] + wr["iops"]
+    p99 = 0.0
+    for d in (rd, wr):
+        pct = d.get("clat_ns", {}).get("percentile", {})
+        if d["iops"] and "99.000000" in pct:
+            p99 = max(p99, pct["99.000000"] / 1000.0)
+    busy_pct = 100.0 * busy / total if total else 0.0
+    return {
+        "iops": iops,
+        "fio_cpu": job["usr_cpu"] + job["sys_cpu"],
+        "busy_pct": busy_pct,
+        # CPU time of the whole guest per I/O, in microseconds.
+        "cpu_us_per_io": busy_pct / 100.0 * ncpu * 1e6 / iops if iops else 0.0,
+        "p99_us": p99,
+    }
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: bench-report.py SCRIPT_OUT OUTDIR")
+    info, runs, errors = parse(sys.argv[1])
+    outdir = sys.argv[2]
+    if not runs:
+        sys.exit("bench-report: no BENCH lines in " + sys.argv[1] +
+                 ("; errors: " + "; ".join(errors) if errors else ""))
+    ncpu = int(info.get("cpus", "1"))
+    order, data = [], {}
+    for rnd, work, target, busy, total, fio in runs:
+        if work not in data:
+            order.append(work)
+            data[work] = {t: [] for t in TARGETS}
+        data[work][target].append(measures(busy, total, fio, ncpu))
+
+    result = {"info": info, "errors": errors, "workloads": {}}
+    rows = []
+    for work in order:
+        w = {}
+        for t in TARGETS:
+            ms = data[work][t]
+            if not ms:
+                continue
+            w[t] = {"runs": ms}
+            for k in ms[0]:
+                w[t][k + "_median"] = statistics.median(m[k] for m in ms)
+        ratios = {}
+        if "bstack" in w:
+            for base in ("raw", "dm"):
+                if base in w and w[base]["iops_median"]:
+                    ratios["bstack/" + base] = (w["bstack"]["iops_median"] /
+                                                w[base]["iops_median"])
+            if "dm" in w and w["bstack"]["cpu_us_per_io_median"]:
+                ratios["cpu_per_io_dm/bstack"] = (
+                    w["dm"]["cpu_us_per_io_median"] /
+                    w["bstack"]["cpu_us_per_io_median"])
+        goals = []
+        for base, need in GOALS.get(work, DEFAULT_GOAL):
+            got = ratios.get("bstack/" + base)
+            goals.append({"vs": base, "need": need, "got": got,
+                          "met": got is not None and got >= need})
+        w["ratios"] = ratios
+        w["goals"] = goals
+        result["workloads"][work] = w
+        rows.append((work, w))
+
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump(result, f, indent=1)
+
+    lines = []
+    lines.append("bstack benchmark: kernel %s, %s rounds of %s s, %s CPUs (medians)"
+                 % (info.get("kernel", "?"), info.get("rounds", "?"),
+                    info.get("runtime", "?"), ncpu))
+    lines.append("")
+    head = "%-18s %-7s %10s %15s %8s %8s %9s %9s" % (
+        "workload", "target", "IOPS", "(min..max)", "fio CPU%", "guest%",
+        "CPU us/IO", "p99 us")
+    lines.append(head)
+    lines.append("-" * len(head))
+    for work, w in rows:
+        for t in TARGETS:
+            if t not in w:
+                continue
+            m = w[t]
+            iops = [r["iops"] for r in m["runs"]]
+            lines.append("%-18s %-7s %10.0f %15s %8.1f %8.1f %9.1f %9.0f" % (
+                work, t, m["iops_median"],
+                "(%.0f..%.0f)" % (min(iops), max(iops)), m["fio_cpu_median"],
+                m["busy_pct_median"], m["cpu_us_per_io_median"],
+                m["p99_us_median"]))
+    lines.append("")
+    head = "%-18s %12s %11s %16s  %s" % (
+        "workload", "bstack/raw", "bstack/dm", "dm CPU/bstack CPU", "goal")
+    lines.append(head)
+    lines.append("-" * len(head))
+    for work, w in rows:
+        r = w["ratios"]
+        goal = ", ".join("%s x%s %s" % ("met" if g["met"] else "MISSED",
+                                        g["need"], g["vs"]) for g in w["goals"])
+        lines.append("%-18s %12.3f %11.3f %16.3f  %s" % (
+            work, r.get("bstack/raw", 0), r.get("bstack/dm", 0),
+            r.get("cpu_per_io_dm/bstack", 0), goal))
+    if errors:
+        lines.append("")
+        lines.append("errors: " + "; ".join(errors))
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(outdir, "results.txt"), "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+
+    # IOPS relative to raw null_blk, per workload: dm and bstack side by side.
+    dat = os.path.join(outdir, "bench.dat")
+    with open(dat, "w") as f:
+        f.write("workload raw dm bstack\n")
+        for work, w in rows:
+            raw = w.get("raw", {}).get("iops_median") or 1
+            f.write("%s %s\n" % (work, " ".join(
+                "%.4f" % (w[t]["iops_median"] / raw if t in w else 0)
+                for t in TARGETS)))
+    png = os.path.join(outdir, "bench.png")
+    plot = """
+set terminal png size 1000,520
+set output '%s'
+set title 'IOPS relative to raw null_blk (medians), kernel %s'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set ylabel 'x raw'
+set xtics rotate by -25
+set key top right
+set grid ytics
+plot '%s' using 2:xtic(1) title 'raw', '' using 3 title 'dm', '' using 4 title 'bstack'
+""" % (png, info.get("kernel", "?"), dat)
+    try:
+        subprocess.run(["gnuplot"], input=plot, text=True, check=True)
+        print("plot: " + png)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print("no plot (gnuplot: %s)" % e)
+    print("results: %s, %s" % (os.path.join(outdir, "results.json"),
+                               os.path.join(outdir, "results.txt")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+#!/bin/bash
+# make bench [BENCH_ROUNDS=N] [BENCH_SECS=S]: bstack against raw null_blk
+# and device-mapper, in one boot of the Debian stock kernel (never the
+# debug kernel) under QEMU. See Documentation/bench.md.
+#
+# Writes build/bench/results.json, build/bench/results.txt and
+# build/bench/bench.png, and prints the table.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+rounds=${BENCH_ROUNDS:-5}
+secs=${BENCH_SECS:-5}
+for v in "$rounds" "$secs"; do
+	case "$v" in
+	''|*[!0-9]*|0) die "BENCH_ROUNDS and BENCH_SECS take positive whole numbers, not '$v'" ;;
+	esac
+done
+need_pkgs "${host_pkgs[@]}" python3 gnuplot-nox
+out=$BSTACK_BUILD/bench
+mkdir -p "$out"
+
+log "building bstackctl"
+make -s -C "$BSTACK_TOP/tools" >&2
+log "fetching the stock kernel and its headers"
+rel=$(bash "$BSTACK_TOP/scripts/stock-kernel.sh" | sed -n 1p)
+log "building bstack.ko for $rel"
+bash "$BSTACK_TOP/scripts/build-module.sh" "/usr/src/linux-headers-$rel" \
+	"$BSTACK_BUILD/stock" > "$out/build.log" 2>&1 ||
+	{ tail -n 20 "$out/build.log" >&2; die "module build failed"; }
+
+{
+	echo '#!/bin/sh'
+	echo "ROUNDS=$rounds RUNTIME=$secs"
+	cat "$BSTACK_TOP/scripts/bench-guest.sh"
+} > "$out/guest.sh"
+# 7 workloads x 3 targets; each run is 1 s of ramp and S s of run, and
+# fio's start and the device's creation take about 4 s more under TCG.
+limit=$((rounds * 21 * (secs + 6) + 300))
+log "running $rounds rounds of 7 workloads x {raw, dm, bstack}, ${secs}s each (at most ${limit}s)"
+bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock --script "$out/guest.sh" \
+	--timeout "$limit" --test-timeout "$limit" --outdir "$out/guest" >&2 ||
+	die "the benchmark guest failed (see $out/guest/serial.log)"
+python3 "$BSTACK_TOP/scripts/bench-report.py" "$out/guest/script.out" "$out"
