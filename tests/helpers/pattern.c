@@ -124,17 +124,27 @@ static int do_io(int fd, int write, int nowait, char *buf, uint64_t len,
 	return 1;
 }
 
-/* Aim the fault injection's task filter at this process, or not. */
+/*
+ * Aim the fault injection's task filter at this process, or not. Turning
+ * it off runs with it on: the open() and write() may fail with ENOMEM
+ * themselves, and are tried again.
+ */
 static void make_it_fail(int on)
 {
-	int fd = open("/proc/self/make-it-fail", O_WRONLY);
+	unsigned int tries = 0;
+	int fd, ok;
 
-	if (fd < 0 || write(fd, on ? "1" : "0", 1) != 1) {
+	do {
+		fd = open("/proc/self/make-it-fail", O_WRONLY);
+		ok = fd >= 0 && write(fd, on ? "1" : "0", 1) == 1;
+		if (fd >= 0)
+			close(fd);
+	} while (!ok && errno == ENOMEM && ++tries < MAX_RETRIES);
+	if (!ok) {
 		fprintf(stderr, "bstack-pattern: cannot write /proc/self/make-it-fail: %s\n",
 			strerror(errno));
 		exit(2);
 	}
-	close(fd);
 }
 
 int main(int argc, char **argv)
