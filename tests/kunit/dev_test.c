@@ -641,6 +641,47 @@ static int resume(struct kunit *test)
 	return r;
 }
 
+/*
+ * A bio that needs no split costs one allocation: the clone, with the io
+ * in its front_pad, from the device's bio_set. Every allocation the I/O
+ * path makes goes through bstack_cut() or bstack_alloc_clone(), which
+ * the test counts (the faulty target's delays and corruptions aside).
+ */
+static void one_allocation_per_bio(struct kunit *test)
+{
+	static const struct {
+		sector_t sector;
+		unsigned int sectors;
+	} bios[] = {
+		{ 10, 8 },	/* inside line 1 */
+		{ 2048, 8 },	/* the start of line 3 */
+		{ 3072, 8 },	/* one stripe chunk */
+		{ 3088, 4 },	/* inside another */
+	};
+	struct dev_ctx *ctx = test->priv;
+	struct bio *bio;
+	unsigned int i;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	kunit_activate_static_stub(test, bstack_cut, fake_cut);
+	kunit_activate_static_stub(test, bstack_alloc_clone, fake_alloc_clone);
+	for (i = 0; i < ARRAY_SIZE(bios); i++) {
+		ctx->cuts = 0;
+		ctx->submitted = 0;
+		ctx->ended = 0;
+		bio = orig_bio(test, REQ_OP_READ, bios[i].sector,
+			       bios[i].sectors);
+		submit_bio(bio);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->cuts, 1, "bio %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->submitted, 1, "bio %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->ended, 1, "bio %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->status, BLK_STS_OK, "bio %u", i);
+		bio_put(bio);
+	}
+}
+
 struct alloc_fail_case {
 	const char *desc;
 	enum req_op op;
@@ -1162,6 +1203,7 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE_PARAM(nowait_io, nowait_gen_params),
 	KUNIT_CASE_PARAM(range_per_stripe, range_gen_params),
 	KUNIT_CASE_PARAM(alloc_fails_one_at_a_time, alloc_fail_gen_params),
+	KUNIT_CASE(one_allocation_per_bio),
 	KUNIT_CASE(suspend_holds_bios),
 	KUNIT_CASE(state_machine),
 	KUNIT_CASE(swap_waits_for_clones),
