@@ -177,12 +177,7 @@ static const struct bad_table_case bad_tables[] = {
 	  "line 1: linear: 4095:1048575: no such device" },
 };
 
-static void bad_table_desc(const struct bad_table_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(bad_table, bad_tables, bad_table_desc);
+KUNIT_ARRAY_PARAM_DESC(bad_table, bad_tables, desc);
 
 static void table_refused(struct kunit *test)
 {
@@ -285,12 +280,7 @@ static const struct split_case split_cases[] = {
 	{ "whole table", 0, 205903, { 1001, 204799, 3, 100 } },
 };
 
-static void split_desc(const struct split_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(split, split_cases, split_desc);
+KUNIT_ARRAY_PARAM_DESC(split, split_cases, desc);
 
 static void table_split_points(struct kunit *test)
 {
@@ -612,12 +602,7 @@ static const struct header_case header_cases[] = {
 	{ "start wraps", 1, HDR_SIZE + 64, U32_MAX - 7, 16, -EINVAL },
 };
 
-static void header_desc(const struct header_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(header, header_cases, header_desc);
+KUNIT_ARRAY_PARAM_DESC(header, header_cases, desc);
 
 static void ctl_header_checks(struct kunit *test)
 {
@@ -740,12 +725,7 @@ static const struct order_case order_cases[] = {
 	  { 0, BLK_STS_TRANSPORT, 0 }, BLK_STS_TRANSPORT },
 };
 
-static void order_desc(const struct order_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(order, order_cases, order_desc);
+KUNIT_ARRAY_PARAM_DESC(order, order_cases, desc);
 
 /*
  * A bio cut into three pieces (7, 43 and 78 sectors): each piece has the

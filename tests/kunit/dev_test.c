@@ -473,12 +473,7 @@ static const struct nowait_case nowait_cases[] = {
 	  0, 1, 1, BLK_STS_AGAIN, BLK_STS_AGAIN },
 };
 
-static void nowait_desc(const struct nowait_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(nowait, nowait_cases, nowait_desc);
+KUNIT_ARRAY_PARAM_DESC(nowait, nowait_cases, desc);
 
 /*
  * REQ_NOWAIT: every clone allocation may not block, and the bio ends with
@@ -567,12 +562,7 @@ static const struct range_case range_cases[] = {
 	  { { 1, 1024 + 16, 8 }, { 2, 8, 16 } } },
 };
 
-static void range_desc(const struct range_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(range, range_cases, range_desc);
+KUNIT_ARRAY_PARAM_DESC(range, range_cases, desc);
 
 /*
  * A DISCARD or WRITE_ZEROES that crosses chunks of a striped line goes
@@ -704,12 +694,7 @@ static const struct alloc_fail_case alloc_fail_cases[] = {
 	{ "write-zeroes over four lines", REQ_OP_WRITE_ZEROES, 1000, 2200, 5 },
 };
 
-static void alloc_fail_desc(const struct alloc_fail_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(alloc_fail, alloc_fail_cases, alloc_fail_desc);
+KUNIT_ARRAY_PARAM_DESC(alloc_fail, alloc_fail_cases, desc);
 
 /*
  * Every clone allocation a REQ_NOWAIT bio takes is made to fail in turn,
