@@ -21,12 +21,7 @@ mkdir -p "$out"
 
 log "building bstackctl"
 make -s -C "$BSTACK_TOP/tools" >&2
-log "fetching the stock kernel and its headers"
-rel=$(bash "$BSTACK_TOP/scripts/stock-kernel.sh" | sed -n 1p)
-log "building bstack.ko for $rel"
-bash "$BSTACK_TOP/scripts/build-module.sh" "/usr/src/linux-headers-$rel" \
-	"$BSTACK_BUILD/stock" > "$out/build.log" 2>&1 ||
-	{ tail -n 20 "$out/build.log" >&2; die "module build failed"; }
+rel=$(stock_module "$out/build.log")
 
 {
 	echo '#!/bin/sh'

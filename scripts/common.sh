@@ -14,6 +14,26 @@ log() {
 	echo "==> $*" >&2
 }
 
+# build_module KDIR OUT LOG: bstack.ko (W=1) for the kernel build at KDIR,
+# into OUT; on failure, show the end of LOG and stop.
+build_module() {
+	bash "$BSTACK_TOP/scripts/build-module.sh" "$1" "$2" > "$3" 2>&1 ||
+		{ tail -n 20 "$3" >&2; die "module build failed (see $3)"; }
+}
+
+# stock_module LOG: fetch the Debian stock kernel and its headers, build
+# bstack.ko for it into $BSTACK_BUILD/stock, and print its release.
+stock_module() {
+	local rel
+	log "fetching the stock kernel and its headers"
+	rel=$(bash "$BSTACK_TOP/scripts/stock-kernel.sh") ||
+		die "cannot fetch the stock kernel"
+	rel=$(echo "$rel" | sed -n 1p)
+	log "building bstack.ko for $rel"
+	build_module "/usr/src/linux-headers-$rel" "$BSTACK_BUILD/stock" "$1"
+	echo "$rel"
+}
+
 # Install the Debian packages given, if any is missing.
 need_pkgs() {
 	local missing=() p

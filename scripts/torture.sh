@@ -21,12 +21,10 @@ mkdir -p "$out"
 log "building bstackctl and the test helpers"
 make -s -C "$BSTACK_TOP/tools" >&2
 make -s -C "$BSTACK_TOP/tests/helpers" >&2
-log "finding the debug kernel (builds it if needed: about an hour)"
+log "finding the debug kernel (built once if needed: about 17 minutes)"
 kdir=$(bash "$BSTACK_TOP/scripts/debug-kernel.sh")
 log "building bstack.ko for the debug kernel"
-bash "$BSTACK_TOP/scripts/build-module.sh" "$kdir" "$BSTACK_BUILD/debug" \
-	> "$out/build.log" 2>&1 ||
-	{ tail -n 20 "$out/build.log" >&2; die "module build failed"; }
+build_module "$kdir" "$BSTACK_BUILD/debug" "$out/build.log"
 log "running the torture for ${secs}s, and the other reliability cases"
 bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel debug \
 	--tests "024-memory-pressure 025-deep-stack 026-torture" \
