@@ -411,10 +411,14 @@ void bstack_linear_remap(struct bstack_target *ti,
 			 const struct bstack_linear *lc, struct bio *clone);
 int bstack_linear_print(const struct bstack_linear *lc, char *buf,
 			size_t len);
+enum bstack_map_result bstack_linear_map(struct bstack_target *ti,
+					 struct bio *clone);
 int bstack_linear_init(void);
 void bstack_linear_exit(void);
 
 /* striped.c */
+enum bstack_map_result bstack_stripe_map(struct bstack_target *ti,
+					 struct bio *clone);
 int bstack_striped_init(void);
 void bstack_striped_exit(void);
 void bstack_stripe_geom_init(struct bstack_stripe_geom *g, u32 stripes,

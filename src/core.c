@@ -14,6 +14,7 @@
  * what keeps forward progress under memory pressure.
  */
 #include <linux/idr.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/module.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
@@ -95,8 +96,15 @@ void *bstack_holder(void)
 
 int bstack_bioset_init(struct bio_set *bs)
 {
+	/*
+	 * The per-cpu cache serves clones of bios that ask for it
+	 * (REQ_ALLOC_CACHE: io_uring and block device direct I/O) without
+	 * the mempool and the slab, and takes them back when they end in
+	 * task or hard irq context. The mempool stays the reserve that
+	 * guarantees forward progress: bio_alloc_bioset() falls back to it.
+	 */
 	return bioset_init(bs, BIO_POOL_SIZE, BSTACK_FRONT_PAD,
-			   BIOSET_NEED_RESCUER);
+			   BIOSET_NEED_RESCUER | BIOSET_PERCPU_CACHE);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_bioset_init);
 
@@ -303,6 +311,14 @@ struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 		return NULL;
 	if (split)
 		bio_inc_remaining(bio);
+	/*
+	 * __bio_clone() leaves bi_vcnt at 0, since a clone does not own its
+	 * vector, and blk-mq then walks all of the clone to count segments
+	 * (bio_may_need_split()). A clone of a bio with one segment lies in
+	 * that segment: say so, and the lower queue takes it as it is.
+	 */
+	if (bio->bi_vcnt == 1)
+		clone->bi_vcnt = 1;
 	return bstack_io_init(clone, bio, t);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
@@ -475,7 +491,9 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	}
 	bstack_io_start_acct(bd, io, bio, sectors);
 	clone = &io->clone.bio;
-	if (ti->type->map(ti, clone) == BSTACK_MAP_REMAPPED)
+	/* A direct call for the built-in targets most tables use. */
+	if (INDIRECT_CALL_2(ti->type->map, bstack_linear_map, bstack_stripe_map,
+			    ti, clone) == BSTACK_MAP_REMAPPED)
 		bstack_submit_clone(clone);
 	/* The rest comes back here once the piece above is on its way. */
 	if (split)

@@ -92,8 +92,8 @@ static void linear_dtr(struct bstack_target *ti)
 	kfree(ti->private);
 }
 
-static enum bstack_map_result linear_map(struct bstack_target *ti,
-					 struct bio *clone)
+enum bstack_map_result bstack_linear_map(struct bstack_target *ti,
+					  struct bio *clone)
 {
 	bstack_linear_remap(ti, ti->private, clone);
 	return BSTACK_MAP_REMAPPED;
@@ -121,7 +121,7 @@ static struct bstack_target_type linear_target = {
 	.module		 = THIS_MODULE,
 	.ctr		 = linear_ctr,
 	.dtr		 = linear_dtr,
-	.map		 = linear_map,
+	.map		 = bstack_linear_map,
 	.table_line	 = linear_table_line,
 	.iterate_devices = linear_iterate_devices,
 };

@@ -205,8 +205,8 @@ static void stripe_dtr(struct bstack_target *ti)
 	kfree(ti->private);
 }
 
-static enum bstack_map_result stripe_map(struct bstack_target *ti,
-					 struct bio *clone)
+enum bstack_map_result bstack_stripe_map(struct bstack_target *ti,
+					  struct bio *clone)
 {
 	struct stripe_c *sc = ti->private;
 	sector_t sector;
@@ -287,7 +287,7 @@ static struct bstack_target_type striped_target = {
 	.module		 = THIS_MODULE,
 	.ctr		 = stripe_ctr,
 	.dtr		 = stripe_dtr,
-	.map		 = stripe_map,
+	.map		 = bstack_stripe_map,
 	.map_range	 = stripe_map_range,
 	.table_line	 = stripe_table_line,
 	.iterate_devices = stripe_iterate_devices,
