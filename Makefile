@@ -8,13 +8,18 @@
 #   make demo                 a guided tour in QEMU on the stock kernel
 #   make torture [TORTURE_SECS=N]  the reliability cases on the debug
 #                             kernel, the concurrency torture N seconds long
-#   make bench [BENCH_ROUNDS=N] [BENCH_SECS=S]  bstack against raw null_blk
-#                             and dm, in QEMU on the stock kernel
+#   make bench [BENCH_ROUNDS=N] [BENCH_SECS=S] [BENCH_CLOCK=icount|wall]
+#                             bstack against raw null_blk and dm, in QEMU
+#                             on the stock kernel
+#   make profile [PROFILE_WORKLOAD=W]  guest instructions per I/O, by
+#                             function, for raw null_blk, dm and bstack
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 TORTURE_SECS ?= 180
 BENCH_ROUNDS ?= 5
-BENCH_SECS ?= 5
+BENCH_SECS ?= 2
+BENCH_CLOCK ?= icount
+PROFILE_WORKLOAD ?= randread-qd32
 
 all: modules tools
 
@@ -36,8 +41,11 @@ demo:
 torture:
 	TORTURE_SECS=$(TORTURE_SECS) bash scripts/torture.sh
 
+profile:
+	PROFILE_WORKLOAD=$(PROFILE_WORKLOAD) bash scripts/profile.sh
+
 bench:
-	BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_SECS=$(BENCH_SECS) bash scripts/bench.sh
+	BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_SECS=$(BENCH_SECS) BENCH_CLOCK=$(BENCH_CLOCK) bash scripts/bench.sh
 
 checkpatch:
 	bash scripts/checkpatch.sh
@@ -48,4 +56,4 @@ clean:
 	$(MAKE) -C tests/host clean
 	rm -rf build
 
-.PHONY: all modules tools host-test check demo torture bench checkpatch clean
+.PHONY: all modules tools host-test check demo torture bench profile checkpatch clean

@@ -9,11 +9,19 @@
 # <json> is fio's JSON output on one line. scripts/bench-report.py reads
 # them.
 #
+# With PROFILE=WORKLOAD (scripts/profile.sh), it runs that workload once
+# on each target, without ramp time, and calls sync(2) just before and
+# just after each fio run: QEMU's tbprof plugin dumps its instruction
+# counts at each sync, so that every other dump covers one fio run. Then
+# it prints the text symbols of the modules.
+#
 # On a real machine, as root, BENCH_DEV0 and BENCH_DEV1 (two disks of the
 # same model, whose data is destroyed: the workloads write) replace
 # null_blk; see Documentation/bench.md.
 . "${BSTACK_LIB:-/tests/lib.sh}"
-: "${ROUNDS:=5}" "${RUNTIME:=3}"
+: "${ROUNDS:=5}" "${RUNTIME:=3}" "${CLOCK:=wall}" "${PROFILE:=}"
+RAMP=1
+[ -z "$PROFILE" ] || ROUNDS=1 RAMP=0
 
 if [ -n "${BENCH_DEV0:-}" ]; then
 	nb0=$BENCH_DEV0
@@ -76,12 +84,14 @@ run() {
 	set -- $(cpu_jiffies) "$@"
 	_b0=$1 _t0=$2
 	shift 2
+	[ -z "$PROFILE" ] || sync
 	fio --name="$_w" --filename="$_dev" --direct=1 --time_based \
-		--runtime="$RUNTIME" --ramp_time=1 --output-format=json "$@" \
+		--runtime="$RUNTIME" --ramp_time="$RAMP" --output-format=json "$@" \
 		> /tmp/fio.json 2> /tmp/fio.err || {
 		echo "BENCH-ERROR $_round $_w $_t $(head -n 1 /tmp/fio.err)"
 		return
 	}
+	[ -z "$PROFILE" ] || sync
 	set -- $(cpu_jiffies)
 	printf 'BENCH %s %s %s %s %s %s\n' "$_round" "$_w" "$_t" \
 		$(($1 - _b0)) $(($2 - _t0)) "$(tr -d '\n\t' < /tmp/fio.json)"
@@ -102,7 +112,14 @@ args() {
 	esac
 }
 
-echo "BENCH-INFO kernel $(uname -r) rounds $ROUNDS runtime $RUNTIME cpus $(nproc) null_blk $(cat /sys/module/null_blk/parameters/irqmode 2>/dev/null || echo '?')"
+if [ -n "$PROFILE" ]; then
+	args "$PROFILE" | grep -q . || {
+		echo "BENCH-ERROR no workload '$PROFILE'; there are: $WORKLOADS"
+		exit 1
+	}
+	WORKLOADS=$PROFILE
+fi
+echo "BENCH-INFO kernel $(uname -r) rounds $ROUNDS runtime $RUNTIME clock $CLOCK cpus $(nproc) null_blk $(cat /sys/module/null_blk/parameters/irqmode 2>/dev/null || echo '?')"
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
@@ -129,3 +146,6 @@ while [ $r -lt "$ROUNDS" ]; do
 	done
 	echo "BENCH-ROUND $r done"
 done
+if [ -n "$PROFILE" ]; then
+	grep ' [tT] .*\[' /proc/kallsyms | sed 's/^/PROFILE-SYM /'
+fi

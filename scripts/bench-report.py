@@ -120,9 +120,12 @@ def main():
         json.dump(result, f, indent=1)
 
     lines = []
-    lines.append("bstack benchmark: kernel %s, %s rounds of %s s, %s CPUs (medians)"
+    lines.append("bstack benchmark: kernel %s, %s rounds of %s s, %s CPUs, %s clock (medians)"
                  % (info.get("kernel", "?"), info.get("rounds", "?"),
-                    info.get("runtime", "?"), ncpu))
+                    info.get("runtime", "?"), ncpu, info.get("clock", "wall")))
+    if info.get("clock") == "icount":
+        lines.append("icount clock: 1 guest ns = 1 instruction, so 10^9 / IOPS = instructions per I/O;")
+        lines.append("guest% and CPU us/IO count a waiting vCPU as busy: read IOPS")
     lines.append("")
     head = "%-18s %-7s %10s %15s %8s %8s %9s %9s" % (
         "workload", "target", "IOPS", "(min..max)", "fio CPU%", "guest%",

@@ -14,6 +14,11 @@
 # --script: the script's output without kernel lines) and prints a summary.
 # Exits 1 if any check failed, 2 on a usage error.
 #
+# Environment: BSTACK_QEMU_ACCEL (default tcg,thread=single);
+# BSTACK_QEMU_ICOUNT, QEMU's -icount argument (make bench and make profile
+# use shift=0,sleep=off); BSTACK_QEMU_ARGS, more QEMU arguments, split at
+# spaces (make profile's -plugin).
+#
 # Checks:
 #   <k>/module-load              insmod bstack.ko (SKIP when not built)
 #   <k>/kunit-load               insmod bstack_test.ko (--kunit, debug kernel)
@@ -218,6 +223,7 @@ boot() {
 	timeout --kill-after=10 "$timeout" \
 		qemu-system-x86_64 -nodefaults -nographic -no-reboot \
 			-machine pc -accel "${BSTACK_QEMU_ACCEL:-tcg,thread=single}" -smp 2 -m "$mem" \
+			${BSTACK_QEMU_ICOUNT:+-icount "$BSTACK_QEMU_ICOUNT"} ${BSTACK_QEMU_ARGS:-} \
 			-kernel "$vmlinuz" -initrd "$outdir/initramfs.cpio" \
 			-append "$append_line" \
 			-chardev "file,id=con0,path=$log" -serial chardev:con0 \
