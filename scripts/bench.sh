@@ -23,6 +23,7 @@ done
 # times slower than the wall clock.
 case $clock in
 icount)	export BSTACK_QEMU_ICOUNT=shift=0,sleep=off
+	export BSTACK_QEMU_ARGS=$icount_qemu_args
 	slow=4 ;;
 wall)	slow=1 ;;
 *)	die "BENCH_CLOCK is icount or wall, not '$clock'" ;;

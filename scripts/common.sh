@@ -34,6 +34,13 @@ stock_module() {
 	echo "$rel"
 }
 
+# QEMU 7.2 with -icount once corrupted a guest's EFLAGS right after a
+# cmpxchg16b (SLUB's lockless fast path; the guest died of a double
+# fault). make bench and make profile run icount guests on a CPU without
+# cmpxchg16b, so that SLUB takes its other path; every target runs on the
+# same CPU.
+icount_qemu_args="-cpu qemu64,-cx16"
+
 # Install the Debian packages given, if any is missing.
 need_pkgs() {
 	local missing=() p

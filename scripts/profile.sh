@@ -55,7 +55,7 @@ mark=$(awk '$2 == "ksys_sync" { print $1; exit }' "$syms")
 rm -f "$out"/dump.*
 log "profiling $work on raw null_blk, dm and bstack, ${secs}s each"
 BSTACK_QEMU_ICOUNT=shift=0,sleep=off \
-BSTACK_QEMU_ARGS="-plugin $out/tbprof.so,mark=0x$mark,out=$out/dump" \
+BSTACK_QEMU_ARGS="$icount_qemu_args -plugin $out/tbprof.so,mark=0x$mark,out=$out/dump" \
 	bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock --append nokaslr \
 		--script "$out/guest.sh" --timeout 1200 --test-timeout 1200 \
 		--outdir "$out/guest" >&2 || die "the profiling guest failed (see $out/guest/serial.log)"
