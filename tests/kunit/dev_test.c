@@ -39,6 +39,7 @@ struct dev_ctx {
 	blk_opf_t opfs[MAX_SEEN];
 	sector_t sectors[MAX_SEEN];
 	unsigned int sizes[MAX_SEEN];
+	unsigned short vcnts[MAX_SEEN];
 	bool hold;		/* keep the clones; else end them at once */
 
 	/*
@@ -68,6 +69,7 @@ static void fake_submit_clone(struct bio *clone)
 		ctx->opfs[i] = clone->bi_opf;
 		ctx->sectors[i] = clone->bi_iter.bi_sector;
 		ctx->sizes[i] = clone->bi_iter.bi_size;
+		ctx->vcnts[i] = clone->bi_vcnt;
 		if (ctx->hold)
 			return;
 	}
@@ -672,6 +674,51 @@ static void one_allocation_per_bio(struct kunit *test)
 	}
 }
 
+/*
+ * A clone of a bio with one segment says it has one (bi_vcnt), so that
+ * blk-mq below takes it without walking it (bio_may_need_split()). The
+ * pieces of such a bio, split at a line, lie in that segment too. A clone
+ * of a bio with two segments leaves bi_vcnt at 0, for blk-mq to count.
+ */
+static void clone_segments(struct kunit *test)
+{
+	struct dev_ctx *ctx = test->priv;
+	struct bio *bio;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+
+	bio = orig_bio(test, REQ_OP_READ, 10, 8);
+	submit_bio(bio);
+	KUNIT_ASSERT_EQ(test, ctx->submitted, 1);
+	KUNIT_EXPECT_EQ(test, ctx->vcnts[0], 1);
+	bio_put(bio);
+
+	/* Line 1 ends at 1024. */
+	ctx->submitted = 0;
+	bio = orig_bio(test, REQ_OP_READ, 1020, 8);
+	submit_bio(bio);
+	KUNIT_ASSERT_EQ(test, ctx->submitted, 2);
+	KUNIT_EXPECT_EQ(test, ctx->vcnts[0], 1);
+	KUNIT_EXPECT_EQ(test, ctx->vcnts[1], 1);
+	bio_put(bio);
+
+	ctx->submitted = 0;
+	bio = bio_alloc(ctx->upper->disk->part0, 2, REQ_OP_READ, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, bio);
+	__bio_add_page(bio, ctx->page, 2048, 0);
+	__bio_add_page(bio, ctx->page, 2048, 2048);
+	bio->bi_iter.bi_sector = 10;
+	bio->bi_end_io = orig_endio;
+	bio->bi_private = ctx;
+	submit_bio(bio);
+	KUNIT_ASSERT_EQ(test, ctx->submitted, 1);
+	KUNIT_EXPECT_EQ(test, ctx->sizes[0], 4096);
+	KUNIT_EXPECT_EQ(test, ctx->vcnts[0], 0);
+	bio_put(bio);
+}
+
 struct alloc_fail_case {
 	const char *desc;
 	enum req_op op;
@@ -1189,6 +1236,7 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE_PARAM(range_per_stripe, range_gen_params),
 	KUNIT_CASE_PARAM(alloc_fails_one_at_a_time, alloc_fail_gen_params),
 	KUNIT_CASE(one_allocation_per_bio),
+	KUNIT_CASE(clone_segments),
 	KUNIT_CASE(suspend_holds_bios),
 	KUNIT_CASE(state_machine),
 	KUNIT_CASE(swap_waits_for_clones),
