@@ -124,12 +124,13 @@ def main():
                  % (info.get("kernel", "?"), info.get("rounds", "?"),
                     info.get("runtime", "?"), ncpu, info.get("clock", "wall")))
     if info.get("clock") == "icount":
-        lines.append("icount clock: 1 guest ns = 1 instruction, so 10^9 / IOPS = instructions per I/O;")
+        lines.append("icount clock: 1 guest ns = 1 instruction, so insn/IO = 10^9 / IOPS;")
         lines.append("guest% and CPU us/IO count a waiting vCPU as busy: read IOPS")
     lines.append("")
+    icount = info.get("clock") == "icount"
     head = "%-18s %-7s %10s %15s %8s %8s %9s %9s" % (
         "workload", "target", "IOPS", "(min..max)", "fio CPU%", "guest%",
-        "CPU us/IO", "p99 us")
+        "CPU us/IO", "p99 us") + (" %8s" % "insn/IO" if icount else "")
     lines.append(head)
     lines.append("-" * len(head))
     for work, w in rows:
@@ -138,11 +139,14 @@ def main():
                 continue
             m = w[t]
             iops = [r["iops"] for r in m["runs"]]
-            lines.append("%-18s %-7s %10.0f %15s %8.1f %8.1f %9.1f %9.0f" % (
+            line = "%-18s %-7s %10.0f %15s %8.1f %8.1f %9.1f %9.0f" % (
                 work, t, m["iops_median"],
                 "(%.0f..%.0f)" % (min(iops), max(iops)), m["fio_cpu_median"],
                 m["busy_pct_median"], m["cpu_us_per_io_median"],
-                m["p99_us_median"]))
+                m["p99_us_median"])
+            if icount and m["iops_median"]:
+                line += " %8.0f" % (1e9 / m["iops_median"])
+            lines.append(line)
     lines.append("")
     head = "%-18s %12s %11s %16s  %s" % (
         "workload", "bstack/raw", "bstack/dm", "dm CPU/bstack CPU", "goal")
