@@ -22,8 +22,7 @@ done
 # meanwhile, and IOPS measure instructions per I/O. It runs about four
 # times slower than the wall clock.
 case $clock in
-icount)	export BSTACK_QEMU_ICOUNT=shift=0,sleep=off
-	export BSTACK_QEMU_ARGS=$icount_qemu_args
+icount)	use_icount
 	slow=4 ;;
 wall)	slow=1 ;;
 *)	die "BENCH_CLOCK is icount or wall, not '$clock'" ;;

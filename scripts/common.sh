@@ -34,12 +34,17 @@ stock_module() {
 	echo "$rel"
 }
 
-# QEMU 7.2 with -icount once corrupted a guest's EFLAGS right after a
-# cmpxchg16b (SLUB's lockless fast path; the guest died of a double
-# fault). make bench and make profile run icount guests on a CPU without
-# cmpxchg16b, so that SLUB takes its other path; every target runs on the
-# same CPU.
-icount_qemu_args="-cpu qemu64,-cx16"
+# use_icount [QEMU-ARGS...]: run the next guests on QEMU's instruction
+# clock (one guest nanosecond per instruction, idle time skipped), as make
+# bench and make profile do, with QEMU-ARGS added. QEMU 7.2 with -icount
+# once corrupted a guest's EFLAGS right after a cmpxchg16b (SLUB's
+# lockless fast path; the guest died of a double fault), so these guests
+# run on a CPU without cmpxchg16b and SLUB takes its other path; every
+# target runs on the same CPU.
+use_icount() {
+	export BSTACK_QEMU_ICOUNT=shift=0,sleep=off
+	export BSTACK_QEMU_ARGS="-cpu qemu64,-cx16${*:+ $*}"
+}
 
 # Install the Debian packages given, if any is missing.
 need_pkgs() {

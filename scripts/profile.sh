@@ -16,6 +16,11 @@ secs=${PROFILE_SECS:-2}
 case "$secs" in
 ''|*[!0-9]*|0) die "PROFILE_SECS takes a positive whole number, not '$secs'" ;;
 esac
+workloads=$(sed -n "s/^WORKLOADS='\(.*\)'\$/\1/p" "$BSTACK_TOP/scripts/bench-guest.sh")
+case " $workloads " in
+*" $work "*) ;;
+*) die "PROFILE_WORKLOAD is one of: $workloads; not '$work'" ;;
+esac
 need_pkgs "${host_pkgs[@]}" python3
 out=$BSTACK_BUILD/profile
 mkdir -p "$out"
@@ -54,10 +59,10 @@ mark=$(awk '$2 == "ksys_sync" { print $1; exit }' "$syms")
 } > "$out/guest.sh"
 rm -f "$out"/dump.*
 log "profiling $work on raw null_blk, dm and bstack, ${secs}s each"
-BSTACK_QEMU_ICOUNT=shift=0,sleep=off \
-BSTACK_QEMU_ARGS="$icount_qemu_args -plugin $out/tbprof.so,mark=0x$mark,out=$out/dump" \
-	bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock --append nokaslr \
-		--script "$out/guest.sh" --timeout 1200 --test-timeout 1200 \
-		--outdir "$out/guest" >&2 || die "the profiling guest failed (see $out/guest/serial.log)"
+use_icount -plugin "$out/tbprof.so,mark=0x$mark,out=$out/dump"
+bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock --append nokaslr \
+	--script "$out/guest.sh" --timeout 1200 --test-timeout 1200 \
+	--outdir "$out/guest" >&2 ||
+	die "the profiling guest failed (see $out/guest/serial.log)"
 python3 "$BSTACK_TOP/scripts/profile-report.py" "$out/guest/script.out" \
 	"$syms" "$out/dump" "$out"
