@@ -15,6 +15,9 @@
 #                             function, for raw null_blk, dm and bstack
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+# What scripts/probe.sh found in KDIR, one directory per kernel release.
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+BSTACK_CONFIG_DIR ?= $(CURDIR)/build/config/$(KRELEASE)
 TORTURE_SECS ?= 180
 BENCH_ROUNDS ?= 5
 BENCH_SECS ?= 2
@@ -23,8 +26,13 @@ PROFILE_WORKLOAD ?= randread-qd32
 
 all: modules tools
 
-modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+modules: probe
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 BSTACK_CONFIG_DIR=$(BSTACK_CONFIG_DIR) modules
+
+# The kernel's features, probed before anything is compiled against it.
+probe:
+	@test -n "$(KRELEASE)" || { echo "$(KDIR) is not a prepared kernel build directory (set KDIR)" >&2; exit 1; }
+	bash scripts/probe.sh $(KDIR) $(BSTACK_CONFIG_DIR)
 
 tools:
 	$(MAKE) -C tools
@@ -51,9 +59,9 @@ checkpatch:
 	bash scripts/checkpatch.sh
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) BSTACK_CONFIG_DIR=$(BSTACK_CONFIG_DIR) clean 2>/dev/null
 	$(MAKE) -C tools clean
 	$(MAKE) -C tests/host clean
 	rm -rf build
 
-.PHONY: all modules tools host-test check demo torture bench profile checkpatch clean
+.PHONY: all modules probe tools host-test check demo torture bench profile checkpatch clean

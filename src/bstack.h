@@ -19,6 +19,8 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/bstack.h>
 
+#include "compat.h"
+
 #define BSTACK_MAX_TARGETS	(1U << 20)
 #define BSTACK_MAX_ARGS		64
 
@@ -87,8 +89,8 @@ struct bstack_target_type {
 /* A lower device opened by a table, once for all the targets that use it. */
 struct bstack_lower {
 	struct list_head list;
-	struct file *bdev_file;
 	struct block_device *bdev;
+	struct bstack_bdev_ref ref;	/* for bstack_bdev_close() */
 	dev_t dev;
 };
 
@@ -268,7 +270,12 @@ struct bstack_device {
 	unsigned long walk;	/* the last cycle check that saw it */
 };
 
-/* core.c */
+/* module.c */
+extern struct workqueue_struct *bstack_wq;
+extern struct workqueue_struct *bstack_remove_wq;
+extern int bstack_major;
+
+/* device.c */
 extern struct mutex bstack_devices_lock;
 void *bstack_holder(void);
 int bstack_device_create(const char *name, const char *uuid, bool readonly,
@@ -303,6 +310,11 @@ struct list_head *bstack_device_list(void);
 struct bstack_table *bstack_device_table(struct bstack_device *bd,
 					 bool inactive);
 int bstack_device_remove_all(unsigned int flags, unsigned int *removed);
+void bstack_devices_exit(void);
+
+/* io.c */
+void bstack_submit_bio(struct bio *bio);
+void bstack_requeue_work(struct work_struct *work);
 struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
 		       struct bio_set *bs);
 struct bio *bstack_alloc_clone(struct block_device *bdev, struct bio *bio,
@@ -330,8 +342,7 @@ struct bstack_table *bstack_table_from_specs(struct bstack_device *bd,
 					     const void *buf, size_t len,
 					     unsigned int count,
 					     blk_mode_t mode, char *err);
-void bstack_table_stack_limits(struct bstack_table *t,
-			       struct queue_limits *lim);
+void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l);
 int bstack_get_device(struct bstack_target *ti, const char *path,
 		      struct bstack_lower **lowerp);
 __printf(2, 3) int bstack_ti_error(struct bstack_target *ti,

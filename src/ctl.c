@@ -13,7 +13,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <kunit/visibility.h>
 
 #include "bstack.h"
 
@@ -33,7 +32,8 @@ static void *bstack_reply_reserve(struct bstack_reply *rep, size_t len)
 		return NULL;
 	if (rep->len + len > rep->size) {
 		size_t size = max(rep->size * 2, rep->len + len);
-		void *data = kvrealloc(rep->data, size, GFP_KERNEL);
+		void *data = bstack_kvrealloc(rep->data, rep->size, size,
+					      GFP_KERNEL);
 
 		if (!data)
 			return NULL;
@@ -177,11 +177,23 @@ static void bstack_ctl_describe(struct bstack_ioctl *hdr,
 	strscpy(hdr->uuid, bd->uuid, sizeof(hdr->uuid));
 }
 
+/* The reply: how the module was built for its kernel (compat.h). */
 static int bstack_ctl_version(struct bstack_ioctl *hdr,
 			      struct bstack_device *bd, const void *in,
 			      struct bstack_reply *rep)
 {
-	return 0;
+	char *text, *p;
+	size_t n;
+
+	text = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+	n = bstack_compat_report(text, PAGE_SIZE) + 1;
+	p = bstack_reply_reserve(rep, n);
+	if (p)
+		memcpy(p, text, n);
+	kfree(text);
+	return p ? 0 : -ENOMEM;
 }
 
 static struct bstack_table *bstack_ctl_table(struct bstack_ioctl *hdr,

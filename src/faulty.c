@@ -28,7 +28,6 @@
 #include <linux/prandom.h>
 #include <linux/random.h>
 #include <linux/slab.h>
-#include <kunit/visibility.h>
 
 #include "bstack.h"
 
@@ -634,7 +633,7 @@ int bstack_faulty_init(void)
 {
 	int r;
 
-	faulty_wq = alloc_workqueue("bstack_faulty", WQ_MEM_RECLAIM, 0);
+	faulty_wq = alloc_workqueue("bstack_faulty", WQ_MEM_RECLAIM | WQ_PERCPU, 0);
 	if (!faulty_wq)
 		return -ENOMEM;
 	r = bstack_register_target(&faulty_target);

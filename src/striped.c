@@ -10,7 +10,6 @@
 #include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/slab.h>
-#include <kunit/visibility.h>
 
 #include "bstack.h"
 

@@ -10,7 +10,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <kunit/visibility.h>
 
 #include "bstack.h"
 
@@ -277,11 +276,11 @@ EXPORT_SYMBOL_IF_KUNIT(bstack_table_add_target);
  */
 static int bstack_table_check_alignment(struct bstack_table *t)
 {
-	struct queue_limits lim;
+	struct bstack_limits l;
 	unsigned int i, lbs;
 
-	bstack_table_stack_limits(t, &lim);
-	lbs = lim.logical_block_size >> SECTOR_SHIFT;
+	bstack_table_stack_limits(t, &l);
+	lbs = l.lim.logical_block_size >> SECTOR_SHIFT;
 	for (i = 0; i < t->num_targets; i++) {
 		struct bstack_target *ti = &t->targets[i];
 
@@ -289,7 +288,7 @@ static int bstack_table_check_alignment(struct bstack_table *t)
 			return bstack_table_error(t, ti->line,
 						  "start %llu and length %llu must be multiples of %u sectors, the lower devices' logical block size (%u bytes)",
 						  (u64)ti->begin, (u64)ti->len,
-						  lbs, lim.logical_block_size);
+						  lbs, l.lim.logical_block_size);
 	}
 	return 0;
 }
@@ -323,12 +322,7 @@ void bstack_table_destroy(struct bstack_table *t)
 		/* After del_gendisk() there is no holder link left to undo. */
 		if (disk && disk->slave_dir)
 			bd_unlink_disk_holder(l->bdev, disk);
-		/*
-		 * Close it now, not when this task returns to user space
-		 * (fput() defers the last put): a removal right after, of
-		 * the lower device or by remove_all, must find it closed.
-		 */
-		__fput_sync(l->bdev_file);
+		bstack_bdev_close(l->bdev, &l->ref);
 		kfree(l);
 	}
 	percpu_ref_exit(&t->ref);
@@ -370,10 +364,9 @@ static int bstack_open_lower(struct bstack_target *ti, const char *path,
 	struct gendisk *disk = t->bd ? t->bd->disk : NULL;
 	int r;
 
-	l->bdev_file = bdev_file_open_by_dev(dev, t->mode, bstack_holder(),
-					     NULL);
-	if (IS_ERR(l->bdev_file)) {
-		r = PTR_ERR(l->bdev_file);
+	l->bdev = bstack_bdev_open(dev, t->mode, bstack_holder(), &l->ref);
+	if (IS_ERR(l->bdev)) {
+		r = PTR_ERR(l->bdev);
 		if (r == -EBUSY)
 			return bstack_ti_error(ti, "%s is busy: it is mounted or claimed by another driver",
 					       path);
@@ -383,7 +376,6 @@ static int bstack_open_lower(struct bstack_target *ti, const char *path,
 			return bstack_ti_error(ti, "%s is read-only", path);
 		return bstack_ti_error(ti, "cannot open %s (error %d)", path, r);
 	}
-	l->bdev = file_bdev(l->bdev_file);
 	l->dev = dev;
 
 	if (bdev_is_zoned(l->bdev)) {
@@ -402,7 +394,7 @@ static int bstack_open_lower(struct bstack_target *ti, const char *path,
 	return 0;
 
 out_put:
-	__fput_sync(l->bdev_file);
+	bstack_bdev_close(l->bdev, &l->ref);
 	return r;
 }
 
@@ -552,3 +544,55 @@ out_destroy:
 	return ERR_PTR(r);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_from_specs);
+
+static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
+				   void *data)
+{
+	bstack_limits_stack_bdev(data, bdev, start);
+}
+
+/**
+ * bstack_table_stack_limits - the queue limits and features @t gives
+ * @t:		a table whose targets are all constructed
+ * @l:		the result, from the block layer's stacking defaults
+ *
+ * Every lower device's limits are stacked at the offset the table maps
+ * it from; then the targets add their hints (striped: io_min, io_opt).
+ */
+void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
+{
+	struct bstack_lower *lower;
+	unsigned int i;
+
+	bstack_limits_init(l);
+	/* Stacking keeps NOWAIT only if every lower device has it. */
+	*bstack_features(l) |= BLK_FEAT_IO_STAT | BLK_FEAT_NOWAIT;
+	for (i = 0; i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		if (ti->type->iterate_devices)
+			ti->type->iterate_devices(ti, bstack_stack_limits_fn, l);
+	}
+	for (i = 0; i < t->num_targets; i++)
+		if (t->targets[i].type->io_hints)
+			t->targets[i].type->io_hints(&t->targets[i], &l->lim);
+	/*
+	 * blk_stack_limits() keeps the smallest write-zeroes size, so one
+	 * lower device without it turns it off; but it keeps the smallest
+	 * non-zero discard and secure-erase sizes. Offer those only when
+	 * every lower device takes them, as dm does.
+	 */
+	list_for_each_entry(lower, &t->lowers, list) {
+		if (!bdev_max_discard_sectors(lower->bdev))
+			bstack_limits_no_discard(l);
+		if (!bdev_max_secure_erase_sectors(lower->bdev))
+			l->lim.max_secure_erase_sectors = 0;
+	}
+	/*
+	 * Zoned lower devices are refused. Without any lower device (a
+	 * table of zero and error lines) the zone limits would keep the
+	 * stacking defaults, which a device that is not zoned may not have.
+	 */
+	bstack_limits_not_zoned(l);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);

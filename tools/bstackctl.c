@@ -1222,6 +1222,36 @@ static int do_wait(struct cmd *c)
 	return 0;
 }
 
+/*
+ * VERSION's reply (1.3): "kernel: REL" and "<what>: <how>" lines on how the
+ * module was built for its kernel. A module older than 1.3 sends none.
+ */
+static void print_build(const struct reply *rep)
+{
+	const char *p = rep->data;
+	const char *end = p + strnlen(rep->data, rep->data_len);
+	int heading = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		const char *how = colon ? colon + 1 : eol;
+
+		while (how < eol && *how == ' ')
+			how++;
+		if (colon && colon - p == 6 && !strncmp(p, "kernel", 6)) {
+			printf("Built for kernel: %.*s\n", (int)(eol - how), how);
+		} else if (colon) {
+			if (!heading++)
+				printf("Kernel interfaces:\n");
+			printf("  %.*s: %.*s\n", (int)(colon - p), p,
+			       (int)(eol - how), how);
+		}
+		p = eol + 1;
+	}
+}
+
 static int do_version(struct cmd *c)
 {
 	struct request req = { .cmd = BSTACK_VERSION };
@@ -1234,6 +1264,7 @@ static int do_version(struct cmd *c)
 		return 1;
 	printf("Driver version: %u.%u.%u\n",
 	       rep.hdr->version[0], rep.hdr->version[1], rep.hdr->version[2]);
+	print_build(&rep);
 	free(rep.hdr);
 	return 0;
 }

@@ -17,7 +17,7 @@
 
 #include "../../src/bstack.h"
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+BSTACK_IMPORT_KUNIT_NS();
 
 /* A target that needs no device: "fail" as its first argument refuses. */
 static int null_ctr(struct bstack_target *ti, unsigned int argc, char **argv)

@@ -13,7 +13,6 @@
  * the upper device sends down, decides when it ends, and can make a
  * clone allocation fail as an empty mempool would.
  */
-#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -22,6 +21,8 @@
 #include <linux/part_stat.h>
 
 #include "../../src/bstack.h"
+
+#ifdef BSTACK_KUNIT_DEV_SUITE
 
 #define NR_LOWER	3
 #define LOWER_SECTORS	8192
@@ -90,12 +91,15 @@ static bool fake_alloc_fails(gfp_t gfp)
 static struct bio *fake_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
 			    struct bio_set *bs)
 {
+	struct bio *split;
+
 	if (fake_alloc_fails(gfp))
 		return NULL;
 	/* What bstack_cut() does. */
-	if (sectors < bio_sectors(bio))
-		return bio_split(bio, sectors, gfp, bs);
-	return bio_alloc_clone(NULL, bio, gfp, bs);
+	if (sectors == bio_sectors(bio))
+		return bio_alloc_clone(NULL, bio, gfp, bs);
+	split = bio_split(bio, sectors, gfp, bs);
+	return IS_ERR(split) ? NULL : split;
 }
 
 static struct bio *fake_alloc_clone(struct block_device *bdev, struct bio *bio,
@@ -1250,5 +1254,24 @@ static struct kunit_suite bstack_dev_suite = {
 	.exit		= dev_exit,
 	.test_cases	= bstack_dev_cases,
 };
+
+#else /* !BSTACK_KUNIT_DEV_SUITE */
+
+static void dev_suite_unavailable(struct kunit *test)
+{
+	kunit_skip(test, "%s", BSTACK_KUNIT_DEV_SUITE_MISSING);
+}
+
+static struct kunit_case bstack_dev_cases[] = {
+	KUNIT_CASE(dev_suite_unavailable),
+	{}
+};
+
+static struct kunit_suite bstack_dev_suite = {
+	.name		= "bstack_dev",
+	.test_cases	= bstack_dev_cases,
+};
+
+#endif /* BSTACK_KUNIT_DEV_SUITE */
 
 kunit_test_suites(&bstack_dev_suite);

@@ -12,7 +12,7 @@
 
 #include "../../src/bstack.h"
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+BSTACK_IMPORT_KUNIT_NS();
 
 #define PPM	1000000U
 

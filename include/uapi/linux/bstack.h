@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 #define BSTACK_VERSION_MAJOR	1	/* incompatible changes */
-#define BSTACK_VERSION_MINOR	2	/* compatible additions */
+#define BSTACK_VERSION_MINOR	3	/* compatible additions */
 #define BSTACK_VERSION_PATCH	0
 
 #define BSTACK_CONTROL_NAME	"bstack-control"
@@ -180,6 +180,12 @@ struct bstack_message {
 
 #define BSTACK_IOCTL_MAGIC	0xB5
 
+/*
+ * Reply (1.3): text, NUL-terminated: how the module was built for its
+ * kernel, one "<what>: <how>" line each, the first "kernel: <release>";
+ * a line that names a kernel release says what the kernel lacks and what
+ * the module does instead.
+ */
 #define BSTACK_VERSION	_IOWR(BSTACK_IOCTL_MAGIC, 0, struct bstack_ioctl)
 #define BSTACK_CREATE	_IOWR(BSTACK_IOCTL_MAGIC, 1, struct bstack_ioctl)
 #define BSTACK_REMOVE	_IOWR(BSTACK_IOCTL_MAGIC, 2, struct bstack_ioctl)

@@ -1,35 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bstack core: mapped devices and the bio path.
+ * bstack's mapped devices: the gendisk of /dev/bstackN and its sysfs
+ * attributes, creation and removal, the table slots and their swap,
+ * suspend and resume, rename, and the cycle check of a new table.
  *
- * A bio that enters bstack_submit_bio() is served piece by piece, as dm
- * does: the piece that fits in the target under its first sector is cut
- * off (bio_split() from the device's bio_set, or a whole clone when the bio
- * fits), remapped and submitted, and the rest of the bio is submitted again
- * to this device. Cutting and cloning are one allocation from the bio_set,
- * whose front_pad holds a struct bstack_io. submit_bio_noacct() only queues
- * bios on current->bio_list, so the piece reaches the lower device before
- * the remainder comes back here; and a piece is always submitted before the
- * next allocation from the same bio_set, which with BIOSET_NEED_RESCUER is
- * what keeps forward progress under memory pressure.
+ * Nothing here runs on the I/O path but bstack_open() and
+ * bstack_release(); the bio path itself is in io.c.
  */
 #include <linux/idr.h>
-#include <linux/indirect_call_wrapper.h>
 #include <linux/module.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
-#include <kunit/static_stub.h>
-#include <kunit/visibility.h>
 
 #include "bstack.h"
 
 static LIST_HEAD(bstack_devices);
 static DEFINE_IDA(bstack_minors);
-static int bstack_major;
-/* The held bios go down from here: WQ_MEM_RECLAIM. */
-static struct workqueue_struct *bstack_wq;
-/* Deferred removals, apart: they wait for a device's ctl_lock. */
-static struct workqueue_struct *bstack_remove_wq;
 
 /*
  * bstack_devices_lock guards bstack_devices and the names and uuids on
@@ -60,29 +46,6 @@ void bstack_device_event(struct bstack_device *bd)
 		wake_up_all(&bstack_event_wq);
 }
 
-void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum)
-{
-	int cpu;
-
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		const struct bstack_stats *s = per_cpu_ptr(bd->stats, cpu);
-
-		sum->ios[READ] += READ_ONCE(s->ios[READ]);
-		sum->ios[WRITE] += READ_ONCE(s->ios[WRITE]);
-		sum->bytes[READ] += READ_ONCE(s->bytes[READ]);
-		sum->bytes[WRITE] += READ_ONCE(s->bytes[WRITE]);
-		sum->discards += READ_ONCE(s->discards);
-		sum->flushes += READ_ONCE(s->flushes);
-		sum->splits += READ_ONCE(s->splits);
-		sum->errors += READ_ONCE(s->errors);
-		sum->in_flight += READ_ONCE(s->in_flight);
-	}
-	if (sum->in_flight < 0)
-		sum->in_flight = 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_device_stats);
-
 /*
  * The holder of every lower device, as dm has one for all its devices:
  * bstack devices may share a lower device, nobody else may claim it.
@@ -94,563 +57,11 @@ void *bstack_holder(void)
 	return &bstack_claim;
 }
 
-int bstack_bioset_init(struct bio_set *bs)
-{
-	/*
-	 * The per-cpu cache serves clones of bios that ask for it
-	 * (REQ_ALLOC_CACHE: io_uring and block device direct I/O) without
-	 * the mempool and the slab, and takes them back when they end in
-	 * task or hard irq context. The mempool stays the reserve that
-	 * guarantees forward progress: bio_alloc_bioset() falls back to it.
-	 */
-	return bioset_init(bs, BIO_POOL_SIZE, BSTACK_FRONT_PAD,
-			   BIOSET_NEED_RESCUER | BIOSET_PERCPU_CACHE);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_bioset_init);
-
-/*
- * Keep the first error of all the pieces of @bio: pieces end in any order,
- * and a later success or error must not overwrite an earlier error.
- */
-static void bstack_bio_keep_error(struct bio *bio, blk_status_t status)
-{
-	cmpxchg(&bio->bi_status, BLK_STS_OK, status);
-}
-
-static void bstack_requeue(struct bstack_device *bd, struct bio *bio)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&bd->lock, flags);
-	bio_list_add(&bd->requeue, bio);
-	spin_unlock_irqrestore(&bd->lock, flags);
-	queue_work(bstack_wq, &bd->requeue_work);
-}
-
-static void bstack_requeue_work(struct work_struct *work)
-{
-	struct bstack_device *bd =
-		container_of(work, struct bstack_device, requeue_work);
-	struct bio_list list;
-	struct bio *bio;
-
-	spin_lock_irq(&bd->lock);
-	list = bd->requeue;
-	bio_list_init(&bd->requeue);
-	spin_unlock_irq(&bd->lock);
-
-	while ((bio = bio_list_pop(&list)))
-		submit_bio_noacct(bio);
-}
-
-/*
- * The last clone of @io is in. End the original bio, or, for the flush in
- * front of a write with data, send the data on without REQ_PREFLUSH.
- */
-static void bstack_io_complete(struct bstack_io *io)
-{
-	struct bstack_table *t = io->table;
-	struct bio *orig = io->orig;
-	blk_status_t status = io->status;
-
-	if (io->acct)
-		bdev_end_io_acct(orig->bi_bdev, bio_op(orig), io->sectors,
-				 io->start_time);
-	/* The io lives in its first clone: this frees it. */
-	bio_put(&io->clone.bio);
-	this_cpu_dec(t->bd->stats->in_flight);
-	/*
-	 * AGAIN is a NOWAIT bio that would have had to wait (here or in a
-	 * lower device), which io_uring retries: no error, and no event to
-	 * wake waiters for at the rate such bios can come.
-	 */
-	if (unlikely(status) && status != BLK_STS_AGAIN) {
-		this_cpu_inc(t->bd->stats->errors);
-		bstack_device_event(t->bd);
-	}
-
-	if (unlikely(orig->bi_opf & REQ_PREFLUSH) && bio_sectors(orig) &&
-	    !status) {
-		orig->bi_opf &= ~REQ_PREFLUSH;
-		bstack_requeue(t->bd, orig);
-	} else {
-		if (unlikely(status))
-			bstack_bio_keep_error(orig, status);
-		bio_endio(orig);
-	}
-	/* Last: once the table is released, the device may go away. */
-	percpu_ref_put(&t->ref);
-}
-
-/**
- * bstack_io_put - one clone of @io is in, or its mapping is done
- * @io:		the io
- * @status:	how it ended; the first error is kept for the original bio
- */
-void bstack_io_put(struct bstack_io *io, blk_status_t status)
-{
-	if (unlikely(status))
-		cmpxchg(&io->status, BLK_STS_OK, status);
-	if (atomic_dec_and_test(&io->pending))
-		bstack_io_complete(io);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_io_put);
-
-void bstack_clone_endio(struct bio *clone)
-{
-	struct bstack_clone *c = container_of(clone, struct bstack_clone, bio);
-	struct bstack_io *io = c->io;
-	blk_status_t status = clone->bi_status;
-
-	if (clone != &io->clone.bio)
-		bio_put(clone);
-	bstack_io_put(io, status);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_clone_endio);
-
-static struct bstack_io *bstack_io_init(struct bio *clone, struct bio *orig,
-					struct bstack_table *t)
-{
-	struct bstack_io *io = container_of(clone, struct bstack_io, clone.bio);
-
-	io->orig = orig;
-	io->table = t;
-	atomic_set(&io->pending, 1);
-	io->status = BLK_STS_OK;
-	io->acct = false;
-	io->clone.io = io;
-	clone->bi_end_io = bstack_clone_endio;
-	return io;
-}
-
-/**
- * bstack_io_add_clone - make @clone one more child of @io
- * @io:		the io
- * @clone:	a clone from the device's bio_set, not yet submitted
- *
- * @io must still hold a reference of its own (its mapping's, or an earlier
- * clone's that has not been submitted), so that it cannot end meanwhile.
- */
-void bstack_io_add_clone(struct bstack_io *io, struct bio *clone)
-{
-	struct bstack_clone *c = container_of(clone, struct bstack_clone, bio);
-
-	c->io = io;
-	clone->bi_end_io = bstack_clone_endio;
-	atomic_inc(&io->pending);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_io_add_clone);
-
-/**
- * bstack_cut - a clone of the first @sectors of @bio
- * @bio:	the bio to cut from
- * @sectors:	the length of the piece, at most bio_sectors(@bio)
- * @gfp:	how the allocation may wait
- * @bs:		the bio_set to allocate from
- *
- * When the piece is shorter than @bio, @bio is advanced past it. NULL only
- * when @gfp may not wait and the bio_set's pool is empty. KUnit tests
- * redirect it to fail on demand.
- */
-struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
-		       struct bio_set *bs)
-{
-	KUNIT_STATIC_STUB_REDIRECT(bstack_cut, bio, sectors, gfp, bs);
-
-	if (sectors < bio_sectors(bio))
-		return bio_split(bio, sectors, gfp, bs);
-	return bio_alloc_clone(NULL, bio, gfp, bs);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_cut);
-
-/**
- * bstack_alloc_clone - one more whole clone of @bio
- * @bdev:	the device it goes to, or NULL to set it later
- * @bio:	the bio to clone
- * @gfp:	how the allocation may wait
- * @bs:		the bio_set to allocate from
- *
- * For the second and later clones of one io: a range split per stripe,
- * and the flush fan-out. NULL only as bstack_cut() is; KUnit tests
- * redirect it too.
- */
-struct bio *bstack_alloc_clone(struct block_device *bdev, struct bio *bio,
-			       gfp_t gfp, struct bio_set *bs)
-{
-	KUNIT_STATIC_STUB_REDIRECT(bstack_alloc_clone, bdev, bio, gfp, bs);
-
-	return bio_alloc_clone(bdev, bio, gfp, bs);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_alloc_clone);
-
-/**
- * bstack_io_alloc_piece - cut the first @sectors of @bio into an io
- * @bd:		the device @bio was submitted to
- * @t:		the live table; the io takes over the caller's reference
- * @bio:	the original bio, or what is left of it
- * @sectors:	how much of @bio the piece covers, at most bio_sectors(@bio)
- * @gfp:	GFP_NOIO, or GFP_NOWAIT for a REQ_NOWAIT bio
- *
- * Returns an io whose embedded clone covers the piece and still points at
- * the bstack device. When the piece is shorter than @bio, @bio is advanced
- * past it and takes one more completion (bio_inc_remaining()): the caller
- * must submit the rest of @bio again. With GFP_NOIO it never fails: the
- * allocation comes from the bio_set's mempool and may sleep, so the caller
- * must have submitted every earlier allocation from @bd's bio_set. With
- * GFP_NOWAIT it returns NULL rather than wait, and @bio is unchanged.
- */
-struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
-					struct bstack_table *t,
-					struct bio *bio, unsigned int sectors,
-					gfp_t gfp)
-{
-	bool split = sectors < bio_sectors(bio);
-	struct bio *clone = bstack_cut(bio, sectors, gfp, &bd->bs);
-
-	if (unlikely(!clone))
-		return NULL;
-	if (split)
-		bio_inc_remaining(bio);
-	/*
-	 * __bio_clone() leaves bi_vcnt at 0, since a clone does not own its
-	 * vector, and blk-mq then walks all of the clone to count segments
-	 * (bio_may_need_split()). A clone of a bio with one segment lies in
-	 * that segment: say so, and the lower queue takes it as it is.
-	 */
-	if (bio->bi_vcnt == 1)
-		clone->bi_vcnt = 1;
-	return bstack_io_init(clone, bio, t);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
-
-/**
- * bstack_submit_clone - send a remapped clone to its lower device
- * @clone:	the clone, with its lower device and sector set
- *
- * KUnit tests redirect it to see the clones and end them.
- */
-void bstack_submit_clone(struct bio *clone)
-{
-	KUNIT_STATIC_STUB_REDIRECT(bstack_submit_clone, clone);
-
-	submit_bio_noacct(clone);
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_submit_clone);
-
-static bool bstack_op_is_range(struct bio *bio)
-{
-	switch (bio_op(bio)) {
-	case REQ_OP_DISCARD:
-	case REQ_OP_SECURE_ERASE:
-	case REQ_OP_WRITE_ZEROES:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/*
- * Each piece is one I/O in the statistics, as each dm_io is in dm's: a bio
- * split in two counts twice, its sectors once.
- */
-static void bstack_io_start_acct(struct bstack_device *bd,
-				 struct bstack_io *io, struct bio *bio,
-				 unsigned int sectors)
-{
-	bool last = sectors == bio_sectors(bio);
-
-	/* bstack's own counters: per cpu, each increment preemption-safe. */
-	this_cpu_inc(bd->stats->in_flight);
-	if (!last)
-		this_cpu_inc(bd->stats->splits);
-	if (bstack_op_is_range(bio)) {
-		/* A bio counts once, with its last piece. */
-		if (last)
-			this_cpu_inc(bd->stats->discards);
-	} else {
-		int dir = op_is_write(bio_op(bio)) ? WRITE : READ;
-
-		if (last)
-			this_cpu_inc(bd->stats->ios[dir]);
-		this_cpu_add(bd->stats->bytes[dir], sectors << SECTOR_SHIFT);
-	}
-
-	if (blk_queue_io_stat(bd->disk->queue)) {
-		io->acct = true;
-		io->sectors = sectors;
-		io->start_time = bdev_start_io_acct(bio->bi_bdev, bio_op(bio),
-						    jiffies);
-	}
-}
-
-/*
- * A REQ_NOWAIT @bio could not have the clone for its next piece without
- * waiting: end it with AGAIN. Its earlier pieces may be on their way
- * already; the submitter retries all of it from a context that may block,
- * as it does when one bio of a multi-bio NOWAIT direct I/O fails
- * (__blkdev_direct_IO()).
- */
-static void bstack_bio_wouldblock(struct bstack_table *t, struct bio *bio)
-{
-	percpu_ref_put(&t->ref);
-	bstack_bio_keep_error(bio, BLK_STS_AGAIN);
-	bio_endio(bio);
-}
-
-/*
- * A DISCARD, SECURE_ERASE or WRITE_ZEROES carries no data, so a target
- * with ranges (striped) takes the whole piece inside it as one clone per
- * range rather than one piece per chunk: dm-stripe's stripe_map_range().
- * The first clone is the io's own; each clone is submitted before the next
- * is allocated, while the io holds a reference of its own.
- */
-static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
-			     struct bstack_target *ti, struct bio *bio,
-			     unsigned int sectors, gfp_t gfp)
-{
-	bool split = sectors < bio_sectors(bio);
-	blk_status_t status = BLK_STS_OK;
-	struct bvec_iter piece;
-	struct bstack_io *io;
-	struct bio *clone;
-	unsigned int i;
-
-	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
-	if (unlikely(!io)) {
-		bstack_bio_wouldblock(t, bio);
-		return;
-	}
-	bstack_io_start_acct(bd, io, bio, sectors);
-	atomic_inc(&io->pending);	/* the mapping's reference */
-	clone = &io->clone.bio;
-	piece = clone->bi_iter;
-	for (i = 0; i < ti->num_range_bios; i++) {
-		if (i) {
-			/* With GFP_NOIO this never fails. */
-			clone = bstack_alloc_clone(NULL, bio, gfp, &bd->bs);
-			if (unlikely(!clone)) {
-				status = BLK_STS_AGAIN;
-				break;
-			}
-			clone->bi_iter = piece;
-			bstack_io_add_clone(io, clone);
-		}
-		if (ti->type->map_range(ti, clone, i) == BSTACK_MAP_REMAPPED)
-			bstack_submit_clone(clone);
-	}
-	if (split)
-		submit_bio_noacct(bio);
-	bstack_io_put(io, status);
-}
-
-static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
-			   struct bio *bio)
-{
-	sector_t sector = bio->bi_iter.bi_sector;
-	struct bstack_target *ti = bstack_table_find_target(t, sector);
-	gfp_t gfp = GFP_NOIO;
-	unsigned int sectors;
-	struct bstack_io *io;
-	struct bio *clone;
-	bool split;
-
-	if (unlikely(!ti)) {
-		percpu_ref_put(&t->ref);
-		bio_io_error(bio);
-		return;
-	}
-	if (unlikely(bd->readonly && op_is_write(bio_op(bio)))) {
-		percpu_ref_put(&t->ref);
-		bio_io_error(bio);
-		return;
-	}
-	if (unlikely(bio->bi_opf & REQ_NOWAIT))
-		gfp = GFP_NOWAIT;
-
-	sectors = bstack_target_max_io(ti, sector, bio_sectors(bio));
-	if (unlikely(ti->num_range_bios && bstack_op_is_range(bio))) {
-		unsigned int in_target = min_t(sector_t, bio_sectors(bio),
-					       ti->begin + ti->len - sector);
-
-		/* Worth it only when the piece would cross a chunk. */
-		if (sectors < in_target) {
-			bstack_map_range(bd, t, ti, bio, in_target, gfp);
-			return;
-		}
-	}
-	split = sectors < bio_sectors(bio);
-
-	/*
-	 * Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT, and
-	 * the bio ends with AGAIN when one cannot be had.
-	 */
-	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
-	if (unlikely(!io)) {
-		bstack_bio_wouldblock(t, bio);
-		return;
-	}
-	bstack_io_start_acct(bd, io, bio, sectors);
-	clone = &io->clone.bio;
-	/* A direct call for the built-in targets most tables use. */
-	if (INDIRECT_CALL_2(ti->type->map, bstack_linear_map, bstack_stripe_map,
-			    ti, clone) == BSTACK_MAP_REMAPPED)
-		bstack_submit_clone(clone);
-	/* The rest comes back here once the piece above is on its way. */
-	if (split)
-		submit_bio_noacct(bio);
-}
-
-/* Offer an empty flush to the targets that want to see it (faulty). */
-static blk_status_t bstack_table_flush_hooks(struct bstack_table *t)
-{
-	blk_status_t status = BLK_STS_OK, r;
-	unsigned int i;
-
-	for (i = 0; i < t->num_targets; i++) {
-		struct bstack_target *ti = &t->targets[i];
-
-		if (ti->type->flush) {
-			r = ti->type->flush(ti);
-			if (r && !status)
-				status = r;
-		}
-	}
-	return status;
-}
-
-/*
- * An empty REQ_PREFLUSH goes to every distinct lower device; a flush with
- * data does that first, and bstack_io_complete() sends the data after.
- */
-static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
-			 struct bio *bio)
-{
-	struct bstack_io *io = NULL;
-	struct bstack_lower *l;
-
-	this_cpu_inc(bd->stats->flushes);
-	if (unlikely(t->flush_hooks)) {
-		blk_status_t status = bstack_table_flush_hooks(t);
-
-		if (status) {
-			this_cpu_inc(bd->stats->errors);
-			bstack_device_event(bd);
-			percpu_ref_put(&t->ref);
-			bio->bi_status = status;
-			bio_endio(bio);
-			return;
-		}
-	}
-	list_for_each_entry(l, &t->lowers, list) {
-		struct bio *clone = bstack_alloc_clone(l->bdev, bio, GFP_NOIO,
-						       &bd->bs);
-
-		if (!io) {
-			/* One reference for this clone, one held while mapping. */
-			io = bstack_io_init(clone, bio, t);
-			atomic_inc(&io->pending);
-			this_cpu_inc(bd->stats->in_flight);
-		} else {
-			bstack_io_add_clone(io, clone);
-		}
-		clone->bi_iter.bi_size = 0;
-		clone->bi_opf = REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC;
-		/* Submitted before the next allocation: see the top of the file. */
-		bstack_submit_clone(clone);
-	}
-
-	if (io) {
-		bstack_io_put(io, BLK_STS_OK);	/* the mapping's reference */
-		return;
-	}
-	/* No lower device to flush. */
-	bio->bi_opf &= ~REQ_PREFLUSH;
-	if (bio_sectors(bio)) {
-		bstack_map_bio(bd, t, bio);
-	} else {
-		percpu_ref_put(&t->ref);
-		bio_endio(bio);
-	}
-}
-
-/*
- * The device is suspended: hold @bio until it resumes, or end it with
- * AGAIN if it may not wait. Returns false if the device is not suspended.
- */
-static bool bstack_hold_bio(struct bstack_device *bd, struct bio *bio)
-{
-	bool nowait = bio->bi_opf & REQ_NOWAIT;
-	unsigned long flags;
-	bool held;
-
-	spin_lock_irqsave(&bd->lock, flags);
-	held = bd->suspended;
-	if (held && !nowait)
-		bio_list_add(&bd->deferred, bio);
-	spin_unlock_irqrestore(&bd->lock, flags);
-	if (held && nowait)
-		bio_wouldblock_error(bio);
-	return held;
-}
-
-/*
- * The live table, with a reference for @bio. NULL when @bio has been taken
- * care of instead: held because the device is suspended (or ended with
- * AGAIN if it is NOWAIT), or failed because the device has no table.
- */
-static struct bstack_table *bstack_get_live_table(struct bstack_device *bd,
-						  struct bio *bio)
-{
-	struct bstack_table *t;
-
-	for (;;) {
-		rcu_read_lock();
-		t = rcu_dereference(bd->live);
-		if (likely(t && percpu_ref_tryget_live_rcu(&t->ref))) {
-			rcu_read_unlock();
-			return t;
-		}
-		rcu_read_unlock();
-		/*
-		 * A dead table means a suspend. Checked under bd->lock, a
-		 * resume has either not yet taken the held bios, so @bio
-		 * goes with them, or has brought a live table back first.
-		 */
-		if (bstack_hold_bio(bd, bio))
-			return NULL;
-		if (!t) {
-			bio_io_error(bio);
-			return NULL;
-		}
-		cpu_relax();
-	}
-}
-
-static void bstack_submit_bio(struct bio *bio)
-{
-	struct bstack_device *bd = bio->bi_bdev->bd_disk->private_data;
-	struct bstack_table *t = bstack_get_live_table(bd, bio);
-
-	if (unlikely(!t))
-		return;
-	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
-		/* A flush allocates one clone per device: it may block. */
-		if (bio->bi_opf & REQ_NOWAIT) {
-			percpu_ref_put(&t->ref);
-			bio_wouldblock_error(bio);
-			return;
-		}
-		bstack_flush(bd, t, bio);
-	} else {
-		bstack_map_bio(bd, t, bio);
-	}
-}
-
 static void bstack_deferred_remove_fn(struct work_struct *work);
 
-static int bstack_open(struct gendisk *disk, blk_mode_t mode)
+static int bstack_open(BSTACK_OPEN_ARGS)
 {
-	struct bstack_device *bd = disk->private_data;
+	struct bstack_device *bd = BSTACK_OPEN_DISK->private_data;
 
 	/* disk->open_mutex is held: this cannot race with the check in remove. */
 	if (bd->removing)
@@ -658,7 +69,7 @@ static int bstack_open(struct gendisk *disk, blk_mode_t mode)
 	return 0;
 }
 
-static void bstack_release(struct gendisk *disk)
+static void bstack_release(BSTACK_RELEASE_ARGS)
 {
 	struct bstack_device *bd = disk->private_data;
 
@@ -855,7 +266,6 @@ EXPORT_SYMBOL_IF_KUNIT(bstack_device_table);
 int bstack_device_create(const char *name, const char *uuid, bool readonly,
 			 struct bstack_device **bdp, char *err)
 {
-	struct queue_limits lim = { .features = BLK_FEAT_IO_STAT };
 	struct bstack_device *bd;
 	struct gendisk *disk;
 	int r;
@@ -888,7 +298,7 @@ int bstack_device_create(const char *name, const char *uuid, bool readonly,
 	if (r)
 		goto out_free_stats;
 
-	disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
+	disk = bstack_alloc_disk(BLK_FEAT_IO_STAT);
 	if (IS_ERR(disk)) {
 		r = PTR_ERR(disk);
 		goto out_free_bioset;
@@ -1115,57 +525,6 @@ static void bstack_table_retire(struct bstack_table *t)
 	bstack_table_destroy(t);
 }
 
-static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
-				   void *data)
-{
-	queue_limits_stack_bdev(data, bdev, start, "bstack");
-}
-
-void bstack_table_stack_limits(struct bstack_table *t,
-			       struct queue_limits *lim)
-{
-	struct bstack_lower *l;
-	unsigned int i;
-
-	blk_set_stacking_limits(lim);
-	lim->features |= BLK_FEAT_IO_STAT;
-	/* blk_stack_limits() keeps it only if every lower device has it. */
-	lim->features |= BLK_FEAT_NOWAIT;
-	for (i = 0; i < t->num_targets; i++) {
-		struct bstack_target *ti = &t->targets[i];
-
-		if (ti->type->iterate_devices)
-			ti->type->iterate_devices(ti, bstack_stack_limits_fn,
-						  lim);
-	}
-	for (i = 0; i < t->num_targets; i++)
-		if (t->targets[i].type->io_hints)
-			t->targets[i].type->io_hints(&t->targets[i], lim);
-	/*
-	 * blk_stack_limits() keeps the smallest write-zeroes size, so one
-	 * lower device without it turns it off; but it keeps the smallest
-	 * non-zero discard and secure-erase sizes. Offer those only when
-	 * every lower device takes them, as dm does.
-	 */
-	list_for_each_entry(l, &t->lowers, list) {
-		if (!bdev_max_discard_sectors(l->bdev)) {
-			lim->max_hw_discard_sectors = 0;
-			lim->discard_granularity = 0;
-		}
-		if (!bdev_max_secure_erase_sectors(l->bdev))
-			lim->max_secure_erase_sectors = 0;
-	}
-	/*
-	 * Zoned lower devices are refused. Without any lower device (a
-	 * table of zero and error lines) the zone limits would keep the
-	 * stacking defaults, which a device that is not zoned may not have.
-	 */
-	lim->features &= ~BLK_FEAT_ZONED;
-	lim->max_zone_append_sectors = 0;
-	lim->zone_write_granularity = 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
-
 /*
  * Let bios through again; the live table, if there is one, is alive. The
  * held bios go to the worker, which submits them in the order they came.
@@ -1283,7 +642,7 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 {
 	struct bstack_table *new = bd->inactive, *old;
 	bool was_suspended = bd->suspended;
-	struct queue_limits lim;
+	struct bstack_limits lim;
 	int r;
 
 	lockdep_assert_held(&bd->ctl_lock);
@@ -1300,7 +659,7 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 			return r;
 	}
 	bstack_table_stack_limits(new, &lim);
-	r = queue_limits_set(bd->disk->queue, &lim);
+	r = bstack_limits_apply(bd->disk, &lim);
 	if (r) {
 		snprintf(err, BSTACK_ERROR_LEN,
 			 "the lower devices' queue limits cannot be combined (error %d)",
@@ -1358,14 +717,9 @@ static void bstack_device_busy(struct bstack_device *bd, unsigned int openers,
 		}
 	}
 	mutex_unlock(&bstack_devices_lock);
-	mutex_lock(&part0->bd_holder_lock);
-	if (part0->bd_holder_ops == &fs_holder_ops)
-		who = ": a filesystem is mounted on it";
-	else if (part0->bd_holder)
-		who = ": another driver claimed it (see its holders/ in sysfs)";
-	mutex_unlock(&part0->bd_holder_lock);
+	who = bstack_bdev_holder_says(part0);
 	if (who)
-		strscpy(err + n, who, BSTACK_ERROR_LEN - n);
+		scnprintf(err + n, BSTACK_ERROR_LEN - n, ": %s", who);
 }
 
 /* Swap in a table that fails every I/O, of the same size, for --force. */
@@ -1572,90 +926,16 @@ static void bstack_deferred_remove_fn(struct work_struct *work)
 	bstack_device_put(bd);
 }
 
-static int __init bstack_init(void)
-{
-	int r;
-
-	bstack_wq = alloc_workqueue("bstack", WQ_MEM_RECLAIM, 0);
-	if (!bstack_wq)
-		return -ENOMEM;
-	r = -ENOMEM;
-	bstack_remove_wq = alloc_workqueue("bstack_remove", 0, 0);
-	if (!bstack_remove_wq)
-		goto out_destroy_wq;
-
-	r = register_blkdev(0, "bstack");
-	if (r < 0)
-		goto out_destroy_remove_wq;
-	bstack_major = r;
-
-	r = bstack_linear_init();
-	if (r)
-		goto out_unregister_blkdev;
-
-	r = bstack_striped_init();
-	if (r)
-		goto out_linear_exit;
-
-	r = bstack_error_zero_init();
-	if (r)
-		goto out_striped_exit;
-
-	r = bstack_faulty_init();
-	if (r)
-		goto out_error_zero_exit;
-
-	r = bstack_ctl_init();
-	if (r)
-		goto out_faulty_exit;
-
-	pr_info("bstack: version %u.%u.%u loaded, major %d\n",
-		BSTACK_VERSION_MAJOR, BSTACK_VERSION_MINOR,
-		BSTACK_VERSION_PATCH, bstack_major);
-	return 0;
-
-out_faulty_exit:
-	bstack_faulty_exit();
-out_error_zero_exit:
-	bstack_error_zero_exit();
-out_striped_exit:
-	bstack_striped_exit();
-out_linear_exit:
-	bstack_linear_exit();
-out_unregister_blkdev:
-	unregister_blkdev(bstack_major, "bstack");
-out_destroy_remove_wq:
-	destroy_workqueue(bstack_remove_wq);
-out_destroy_wq:
-	destroy_workqueue(bstack_wq);
-	return r;
-}
-
-static void __exit bstack_exit(void)
+/*
+ * At unload, once the control device is gone: remove every device. A
+ * deferred removal may still be queued; it finds its device gone.
+ */
+void bstack_devices_exit(void)
 {
 	unsigned int removed;
 
-	/*
-	 * No new device can be made once the control node is gone, and no
-	 * control call runs: each holds the node open, which pins us. A
-	 * deferred removal may still be queued; it finds its device gone.
-	 */
-	bstack_ctl_exit();
 	if (bstack_device_remove_all(0, &removed))
 		pr_err("bstack: devices are still open at unload\n");
-	destroy_workqueue(bstack_remove_wq);
-	bstack_faulty_exit();
-	bstack_error_zero_exit();
-	bstack_striped_exit();
-	bstack_linear_exit();
-	unregister_blkdev(bstack_major, "bstack");
-	destroy_workqueue(bstack_wq);
+	flush_workqueue(bstack_remove_wq);
 	ida_destroy(&bstack_minors);
 }
-
-module_init(bstack_init);
-module_exit(bstack_exit);
-
-MODULE_DESCRIPTION("bstack: a bio-based stacking block driver");
-MODULE_AUTHOR("The bstack developers");
-MODULE_LICENSE("GPL");

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bstack's kernel compatibility layer: every difference between the
+ * kernels bstack builds for lives here, and nowhere else.
+ *
+ * bstack is written for the newest kernel interfaces. Where an older
+ * kernel lacks one, this header supplies it, or a bstack_*() wrapper
+ * hides the difference. Which interfaces a kernel has is decided by the
+ * build-time probes in scripts/probes/ (scripts/probe.sh writes
+ * bstack_config.h from them), never by LINUX_VERSION_CODE: distributions
+ * backport features into old series. Each BSTACK_HAVE_* below names the
+ * probe that sets it; the probe's first line says which change it
+ * detects and the first release that has it.
+ *
+ * Tested on Debian's 6.1, 6.12 and unstable (7.2) kernels; see
+ * Documentation/kernels.md for what each kernel gives up.
+ */
+#ifndef BSTACK_COMPAT_H
+#define BSTACK_COMPAT_H
+
+#if !__has_include("bstack_config.h")
+#error "bstack_config.h is missing: build with make from bstack's top directory, which runs scripts/probe.sh on the kernel first"
+#endif
+#include "bstack_config.h"
+
+#include <linux/blkdev.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <generated/utsrelease.h>
+
+/* ------------------------------------------------------------- KUnit */
+
+#ifdef BSTACK_HAVE_KUNIT_STATIC_STUB
+#include <kunit/static_stub.h>
+#else
+/* No static stubs: the functions are never redirected. */
+#define KUNIT_STATIC_STUB_REDIRECT(...) do { } while (0)
+#endif
+
+#ifdef BSTACK_HAVE_KUNIT_VISIBILITY
+#include <kunit/visibility.h>
+#else
+#define EXPORT_SYMBOL_IF_KUNIT(...)
+#endif
+
+#ifndef BSTACK_HAVE_KUNIT_ARRAY_PARAM_DESC
+/* KUNIT_ARRAY_PARAM() with a description function made for @desc_member. */
+#define KUNIT_ARRAY_PARAM_DESC(name, array, desc_member)			\
+	static void name##_desc(typeof(&(array)[0]) p, char *desc)		\
+	{									\
+		strscpy(desc, p->desc_member, KUNIT_PARAM_DESC_SIZE);		\
+	}									\
+	KUNIT_ARRAY_PARAM(name, array, name##_desc)
+#endif
+
+/* How a KUnit suite imports what EXPORT_SYMBOL_IF_KUNIT() exports. */
+#ifdef BSTACK_HAVE_MODULE_IMPORT_NS_IDENT
+#define BSTACK_IMPORT_KUNIT_NS() MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING)
+#else
+#define BSTACK_IMPORT_KUNIT_NS() MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING")
+#endif
+
+/*
+ * The device suite (tests/kunit/dev_test.c) redirects bstack's clone
+ * allocation and submission with static stubs, and gives the lower devices
+ * made-up limits and features through queue_limits_start_update().
+ */
+#if defined(BSTACK_HAVE_KUNIT_STATIC_STUB) && defined(BSTACK_HAVE_BLK_FEAT)
+#define BSTACK_KUNIT_DEV_SUITE 1
+#else
+#define BSTACK_KUNIT_DEV_SUITE_MISSING \
+	"the kernel lacks kunit/static_stub.h (6.3) or BLK_FEAT_* queue features (6.11)"
+#endif
+
+/* -------------------------------------------------------- workqueues */
+
+#ifndef BSTACK_HAVE_WQ_PERCPU
+/* Before it had a name, per-cpu was what no WQ_UNBOUND meant. */
+#define WQ_PERCPU 0
+#endif
+
+/* ------------------------------------------------------------ memory */
+
+static inline void *bstack_kvrealloc(void *p, size_t oldsize, size_t newsize,
+				     gfp_t gfp)
+{
+#ifdef BSTACK_HAVE_KVREALLOC_NO_OLDSIZE
+	return kvrealloc(p, newsize, gfp);
+#else
+	return kvrealloc(p, oldsize, newsize, gfp);
+#endif
+}
+
+/* ----------------------------------------------------- lower devices */
+
+#ifndef BSTACK_HAVE_BLK_MODE_T
+#define blk_mode_t fmode_t
+#define BLK_OPEN_READ	FMODE_READ
+#define BLK_OPEN_WRITE	FMODE_WRITE
+#endif
+
+/*
+ * What it takes to close a lower device that bstack_bdev_open() opened:
+ * the struct file it is open as, or, before those, the mode it was
+ * opened with.
+ */
+struct bstack_bdev_ref {
+#ifdef BSTACK_HAVE_BDEV_FILE_OPEN
+	struct file *file;
+#else
+	blk_mode_t mode;
+#endif
+};
+
+/**
+ * bstack_bdev_open - open a lower device exclusively
+ * @dev:	its device number
+ * @mode:	BLK_OPEN_READ, and BLK_OPEN_WRITE unless read-only
+ * @holder:	who claims it; another holder gets -EBUSY
+ * @ref:	what bstack_bdev_close() needs
+ *
+ * Returns the device or an ERR_PTR.
+ */
+static inline struct block_device *bstack_bdev_open(dev_t dev, blk_mode_t mode,
+						    void *holder,
+						    struct bstack_bdev_ref *ref)
+{
+#if defined(BSTACK_HAVE_BDEV_FILE_OPEN)
+	ref->file = bdev_file_open_by_dev(dev, mode, holder, NULL);
+	if (IS_ERR(ref->file))
+		return ERR_CAST(ref->file);
+	return file_bdev(ref->file);
+#elif defined(BSTACK_HAVE_BLKDEV_GET_BY_DEV_HOLDER)
+	ref->mode = mode | FMODE_EXCL;
+	return blkdev_get_by_dev(dev, ref->mode, holder);
+#else
+#error "bstack knows no way to open a block device on this kernel (see scripts/probes/bdev_file_open.c)"
+#endif
+}
+
+/*
+ * Close it now, not when the task returns to user space (fput() defers
+ * the last put of a file): a removal right after, of the lower device or
+ * by remove_all, must find it closed.
+ */
+static inline void bstack_bdev_close(struct block_device *bdev,
+				     struct bstack_bdev_ref *ref)
+{
+#ifdef BSTACK_HAVE_BDEV_FILE_OPEN
+	__fput_sync(ref->file);
+#else
+	blkdev_put(bdev, ref->mode);
+#endif
+}
+
+/*
+ * Who holds @bdev, in words for a refusal: a filesystem, another driver,
+ * or NULL when nobody claimed it.
+ */
+static inline const char *bstack_bdev_holder_says(struct block_device *bdev)
+{
+	const char *who = NULL;
+
+#if defined(BSTACK_HAVE_BD_HOLDER_OPS)
+	mutex_lock(&bdev->bd_holder_lock);
+	if (bdev->bd_holder_ops == &fs_holder_ops)
+		who = "a filesystem is mounted on it";
+	else if (bdev->bd_holder)
+		who = "another driver claimed it (see its holders/ in sysfs)";
+	mutex_unlock(&bdev->bd_holder_lock);
+#else
+	/* No lock guards them: this is a message, not a decision. */
+	if (READ_ONCE(bdev->bd_holder)) {
+#ifdef BSTACK_HAVE_BD_SUPER
+		if (READ_ONCE(bdev->bd_super))
+			who = "a filesystem is mounted on it";
+		else
+#endif
+			who = "another driver claimed it (see its holders/ in sysfs)";
+	}
+#endif
+	return who;
+}
+
+#ifndef BSTACK_HAVE_BDEV_FREEZE
+static inline int bdev_freeze(struct block_device *bdev)
+{
+	return freeze_bdev(bdev);
+}
+
+static inline int bdev_thaw(struct block_device *bdev)
+{
+	return thaw_bdev(bdev);
+}
+#endif
+
+/* ------------------------------------------------- gendisk operations */
+
+/*
+ * The parameters of block_device_operations' open and release, and the
+ * disk that open is for: since 6.5 both take the gendisk.
+ */
+#ifdef BSTACK_HAVE_GENDISK_OPEN
+#define BSTACK_OPEN_ARGS	struct gendisk *disk, blk_mode_t mode
+#define BSTACK_OPEN_DISK	disk
+#define BSTACK_RELEASE_ARGS	struct gendisk *disk
+#else
+#define BSTACK_OPEN_ARGS	struct block_device *bdev, fmode_t mode
+#define BSTACK_OPEN_DISK	(bdev->bd_disk)
+#define BSTACK_RELEASE_ARGS	struct gendisk *disk, fmode_t mode
+#endif
+
+/* ------------------------------------------------------ I/O accounting */
+
+static inline unsigned long bstack_start_io_acct(struct block_device *bdev,
+						 enum req_op op,
+						 unsigned int sectors,
+						 unsigned long start_time)
+{
+#ifdef BSTACK_HAVE_BDEV_IO_ACCT_NO_SECTORS
+	return bdev_start_io_acct(bdev, op, start_time);
+#else
+	return bdev_start_io_acct(bdev, sectors, op, start_time);
+#endif
+}
+
+static inline void bstack_end_io_acct(struct block_device *bdev,
+				      enum req_op op, unsigned int sectors,
+				      unsigned long start_time)
+{
+#ifdef BSTACK_HAVE_BDEV_IO_ACCT_NO_SECTORS
+	bdev_end_io_acct(bdev, op, sectors, start_time);
+#else
+	bdev_end_io_acct(bdev, op, start_time);
+#endif
+}
+
+/* ------------------------------------------------------- queue limits */
+
+#ifndef BSTACK_HAVE_BLK_FEAT
+/*
+ * Before 6.11 these were queue flags that a stacking driver sets itself;
+ * bstack keeps them beside the limits until bstack_limits_apply().
+ */
+#define blk_features_t unsigned int
+#define BLK_FEAT_WRITE_CACHE	(1U << 0)
+#define BLK_FEAT_FUA		(1U << 1)
+#define BLK_FEAT_ROTATIONAL	(1U << 2)
+#define BLK_FEAT_STABLE_WRITES	(1U << 3)
+#define BLK_FEAT_NOWAIT		(1U << 4)
+#define BLK_FEAT_IO_STAT	(1U << 5)
+#define BLK_FEAT_ZONED		(1U << 6)
+#endif
+
+/**
+ * struct bstack_limits - what a table asks of the bstack device's queue
+ * @lim:	the limits, stacked from the lower devices
+ * @features:	before 6.11, the queue flags that @lim has no room for
+ */
+struct bstack_limits {
+	struct queue_limits lim;
+#ifndef BSTACK_HAVE_BLK_FEAT
+	blk_features_t features;
+#endif
+};
+
+static inline blk_features_t *bstack_features(struct bstack_limits *l)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT
+	return &l->lim.features;
+#else
+	return &l->features;
+#endif
+}
+
+/* The stacking defaults, before any lower device is stacked. */
+static inline void bstack_limits_init(struct bstack_limits *l)
+{
+	blk_set_stacking_limits(&l->lim);
+#ifndef BSTACK_HAVE_BLK_FEAT
+	l->features = 0;
+#endif
+}
+
+#ifndef BSTACK_HAVE_BLK_FEAT
+/* The features of @q, as blk_stack_limits() stacks them from 6.11. */
+static inline void bstack_stack_queue_flags(struct bstack_limits *l,
+					    struct request_queue *q)
+{
+	if (test_bit(QUEUE_FLAG_WC, &q->queue_flags))
+		l->features |= BLK_FEAT_WRITE_CACHE;
+	if (test_bit(QUEUE_FLAG_FUA, &q->queue_flags))
+		l->features |= BLK_FEAT_FUA;
+	if (!blk_queue_nonrot(q))
+		l->features |= BLK_FEAT_ROTATIONAL;
+	if (blk_queue_stable_writes(q))
+		l->features |= BLK_FEAT_STABLE_WRITES;
+	if (!test_bit(QUEUE_FLAG_NOWAIT, &q->queue_flags))
+		l->features &= ~BLK_FEAT_NOWAIT;
+}
+#endif
+
+/* Stack the limits of @bdev, from its sector @start, into @l. */
+static inline void bstack_limits_stack_bdev(struct bstack_limits *l,
+					    struct block_device *bdev,
+					    sector_t start)
+{
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_BDEV
+	queue_limits_stack_bdev(&l->lim, bdev, start, "bstack");
+#else
+	if (blk_stack_limits(&l->lim, &bdev_get_queue(bdev)->limits,
+			     get_start_sect(bdev) + start) < 0)
+		pr_notice("bstack: %pg is misaligned\n", bdev);
+#endif
+#ifndef BSTACK_HAVE_BLK_FEAT
+	bstack_stack_queue_flags(l, bdev_get_queue(bdev));
+#endif
+}
+
+/* Offer no discard: no lower device limit is left to turn it on. */
+static inline void bstack_limits_no_discard(struct bstack_limits *l)
+{
+	l->lim.max_hw_discard_sectors = 0;
+	/* Computed from the above since 6.9, a limit of its own before. */
+	l->lim.max_discard_sectors = 0;
+	l->lim.discard_granularity = 0;
+}
+
+/* Not a zoned device, whatever the stacking defaults say. */
+static inline void bstack_limits_not_zoned(struct bstack_limits *l)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT
+	l->lim.features &= ~BLK_FEAT_ZONED;
+#else
+	l->lim.zoned = 0;	/* BLK_ZONED_NONE, or false */
+#endif
+	l->lim.max_zone_append_sectors = 0;
+	l->lim.zone_write_granularity = 0;
+}
+
+#ifndef BSTACK_HAVE_BLK_FEAT
+/* The features as queue flags, as dm_table_set_restrictions() sets them. */
+static inline void bstack_queue_set_flags(struct request_queue *q,
+					  blk_features_t f)
+{
+	blk_queue_write_cache(q, f & BLK_FEAT_WRITE_CACHE, f & BLK_FEAT_FUA);
+	if (f & BLK_FEAT_ROTATIONAL)
+		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
+	else
+		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	if (f & BLK_FEAT_STABLE_WRITES)
+		blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_STABLE_WRITES, q);
+	if (f & BLK_FEAT_NOWAIT)
+		blk_queue_flag_set(QUEUE_FLAG_NOWAIT, q);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_NOWAIT, q);
+	if (f & BLK_FEAT_IO_STAT)
+		blk_queue_flag_set(QUEUE_FLAG_IO_STAT, q);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_IO_STAT, q);
+}
+#endif
+
+/**
+ * bstack_limits_apply - give @disk's queue the limits and features of @l
+ * @disk:	the bstack disk; no bio may be in flight on it
+ * @l:		the limits
+ *
+ * Returns 0, or a negative errno when the block layer refuses the
+ * limits; then nothing changed.
+ */
+static inline int bstack_limits_apply(struct gendisk *disk,
+				      struct bstack_limits *l)
+{
+	struct request_queue *q = disk->queue;
+
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_SET
+	int r = queue_limits_set(q, &l->lim);
+
+	if (r)
+		return r;
+#else
+	/* As dm_table_set_restrictions() does, with no bio in flight. */
+	q->limits = l->lim;
+	disk_update_readahead(disk);
+#endif
+#ifndef BSTACK_HAVE_BLK_FEAT
+	bstack_queue_set_flags(q, l->features);
+#endif
+	return 0;
+}
+
+/**
+ * bstack_alloc_disk - a gendisk for a bio-based device
+ * @features:	its first features; its limits are the block layer's defaults
+ *
+ * Returns the disk or an ERR_PTR.
+ */
+static inline struct gendisk *bstack_alloc_disk(blk_features_t features)
+{
+	struct gendisk *disk;
+#ifdef BSTACK_HAVE_BLK_ALLOC_DISK_LIM
+	struct queue_limits lim = { };
+
+#ifdef BSTACK_HAVE_BLK_FEAT
+	lim.features = features;
+#endif
+	disk = blk_alloc_disk(&lim, NUMA_NO_NODE);
+	if (IS_ERR(disk))
+		return disk;
+#else
+	disk = blk_alloc_disk(NUMA_NO_NODE);
+	if (!disk)
+		return ERR_PTR(-ENOMEM);
+#endif
+#ifndef BSTACK_HAVE_BLK_FEAT
+	bstack_queue_set_flags(disk->queue, features);
+#endif
+	return disk;
+}
+
+/* ------------------------------------------------------------ report */
+
+/*
+ * How this build of bstack uses its kernel, one "<what>: <how>" line
+ * each, for VERSION (bstackctl version). A fallback names what the kernel
+ * lacks and the release that brought it. Writes at most @len bytes, the
+ * text NUL-terminated, and returns its length.
+ */
+static inline size_t bstack_compat_report(char *buf, size_t len)
+{
+	static const char * const lines[] = {
+		"kernel: " UTS_RELEASE,
+#ifdef BSTACK_HAVE_BDEV_FILE_OPEN
+		"lower devices: opened as files, bdev_file_open_by_dev()",
+#else
+		"lower devices: blkdev_get_by_dev(); the kernel has no bdev_file_open_by_dev() (6.9)",
+#endif
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_SET
+		"queue limits: stacked with queue_limits_stack_bdev(), applied with queue_limits_set()",
+#else
+		"queue limits: stacked with blk_stack_limits(), copied in while no bio is in flight, as dm does; the kernel has no queue_limits_set() (6.9)",
+#endif
+#ifdef BSTACK_HAVE_BLK_FEAT
+		"queue features: write cache, FUA, NOWAIT, rotational, stable writes stacked as BLK_FEAT_* limits",
+#else
+		"queue features: write cache, FUA, NOWAIT, rotational, stable writes stacked by bstack and set as queue flags; the kernel has no BLK_FEAT_* (6.11)",
+#endif
+#ifdef BSTACK_HAVE_BDEV_FREEZE
+		"filesystem freeze on suspend: bdev_freeze()",
+#else
+		"filesystem freeze on suspend: freeze_bdev(); the kernel has no bdev_freeze() (6.8)",
+#endif
+#ifdef BSTACK_HAVE_BD_HOLDER_OPS
+		"who holds a device, in refusals: bd_holder_ops, under bd_holder_lock",
+#else
+		"who holds a device, in refusals: bd_holder and bd_super, read unlocked; the kernel has no bd_holder_ops (6.6)",
+#endif
+#ifdef BSTACK_HAVE_WQ_PERCPU
+		"workqueues: WQ_PERCPU",
+#else
+		"workqueues: per-cpu by default; the kernel has no WQ_PERCPU (6.17)",
+#endif
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(lines); i++)
+		n += scnprintf(buf + n, len - n, "%s\n", lines[i]);
+	return n;
+}
+
+#endif /* BSTACK_COMPAT_H */

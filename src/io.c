@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bstack's bio path: submit, split, clone, remap, complete, flush.
+ *
+ * A bio that enters bstack_submit_bio() is served piece by piece, as dm
+ * does: the piece that fits in the target under its first sector is cut
+ * off (bio_split() from the device's bio_set, or a whole clone when the bio
+ * fits), remapped and submitted, and the rest of the bio is submitted again
+ * to this device. Cutting and cloning are one allocation from the bio_set,
+ * whose front_pad holds a struct bstack_io. submit_bio_noacct() only queues
+ * bios on current->bio_list, so the piece reaches the lower device before
+ * the remainder comes back here; and a piece is always submitted before the
+ * next allocation from the same bio_set, which with BIOSET_NEED_RESCUER is
+ * what keeps forward progress under memory pressure.
+ *
+ * No lock is taken on this path while the device runs: the live table is
+ * pinned with an RCU read and a reference on it, the counters are per cpu.
+ * bd->lock is taken only when the table is dead (a suspend holds bios) and
+ * to hand bios to the requeue worker.
+ */
+#include <linux/indirect_call_wrapper.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+
+#include "bstack.h"
+
+void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct bstack_stats *s = per_cpu_ptr(bd->stats, cpu);
+
+		sum->ios[READ] += READ_ONCE(s->ios[READ]);
+		sum->ios[WRITE] += READ_ONCE(s->ios[WRITE]);
+		sum->bytes[READ] += READ_ONCE(s->bytes[READ]);
+		sum->bytes[WRITE] += READ_ONCE(s->bytes[WRITE]);
+		sum->discards += READ_ONCE(s->discards);
+		sum->flushes += READ_ONCE(s->flushes);
+		sum->splits += READ_ONCE(s->splits);
+		sum->errors += READ_ONCE(s->errors);
+		sum->in_flight += READ_ONCE(s->in_flight);
+	}
+	if (sum->in_flight < 0)
+		sum->in_flight = 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_device_stats);
+
+int bstack_bioset_init(struct bio_set *bs)
+{
+	/*
+	 * The per-cpu cache serves clones of bios that ask for it
+	 * (REQ_ALLOC_CACHE: io_uring and block device direct I/O) without
+	 * the mempool and the slab, and takes them back when they end in
+	 * task or hard irq context. The mempool stays the reserve that
+	 * guarantees forward progress: bio_alloc_bioset() falls back to it.
+	 */
+	return bioset_init(bs, BIO_POOL_SIZE, BSTACK_FRONT_PAD,
+			   BIOSET_NEED_RESCUER | BIOSET_PERCPU_CACHE);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_bioset_init);
+
+/*
+ * Keep the first error of all the pieces of @bio: pieces end in any order,
+ * and a later success or error must not overwrite an earlier error.
+ */
+static void bstack_bio_keep_error(struct bio *bio, blk_status_t status)
+{
+	cmpxchg(&bio->bi_status, BLK_STS_OK, status);
+}
+
+static void bstack_requeue(struct bstack_device *bd, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&bd->lock, flags);
+	bio_list_add(&bd->requeue, bio);
+	spin_unlock_irqrestore(&bd->lock, flags);
+	queue_work(bstack_wq, &bd->requeue_work);
+}
+
+void bstack_requeue_work(struct work_struct *work)
+{
+	struct bstack_device *bd =
+		container_of(work, struct bstack_device, requeue_work);
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&bd->lock);
+	list = bd->requeue;
+	bio_list_init(&bd->requeue);
+	spin_unlock_irq(&bd->lock);
+
+	while ((bio = bio_list_pop(&list)))
+		submit_bio_noacct(bio);
+}
+
+/*
+ * The last clone of @io is in. End the original bio, or, for the flush in
+ * front of a write with data, send the data on without REQ_PREFLUSH.
+ */
+static void bstack_io_complete(struct bstack_io *io)
+{
+	struct bstack_table *t = io->table;
+	struct bio *orig = io->orig;
+	blk_status_t status = io->status;
+
+	if (io->acct)
+		bstack_end_io_acct(orig->bi_bdev, bio_op(orig), io->sectors,
+				   io->start_time);
+	/* The io lives in its first clone: this frees it. */
+	bio_put(&io->clone.bio);
+	this_cpu_dec(t->bd->stats->in_flight);
+	/*
+	 * AGAIN is a NOWAIT bio that would have had to wait (here or in a
+	 * lower device), which io_uring retries: no error, and no event to
+	 * wake waiters for at the rate such bios can come.
+	 */
+	if (unlikely(status) && status != BLK_STS_AGAIN) {
+		this_cpu_inc(t->bd->stats->errors);
+		bstack_device_event(t->bd);
+	}
+
+	if (unlikely(orig->bi_opf & REQ_PREFLUSH) && bio_sectors(orig) &&
+	    !status) {
+		orig->bi_opf &= ~REQ_PREFLUSH;
+		bstack_requeue(t->bd, orig);
+	} else {
+		if (unlikely(status))
+			bstack_bio_keep_error(orig, status);
+		bio_endio(orig);
+	}
+	/* Last: once the table is released, the device may go away. */
+	percpu_ref_put(&t->ref);
+}
+
+/**
+ * bstack_io_put - one clone of @io is in, or its mapping is done
+ * @io:		the io
+ * @status:	how it ended; the first error is kept for the original bio
+ */
+void bstack_io_put(struct bstack_io *io, blk_status_t status)
+{
+	if (unlikely(status))
+		cmpxchg(&io->status, BLK_STS_OK, status);
+	if (atomic_dec_and_test(&io->pending))
+		bstack_io_complete(io);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_io_put);
+
+void bstack_clone_endio(struct bio *clone)
+{
+	struct bstack_clone *c = container_of(clone, struct bstack_clone, bio);
+	struct bstack_io *io = c->io;
+	blk_status_t status = clone->bi_status;
+
+	if (clone != &io->clone.bio)
+		bio_put(clone);
+	bstack_io_put(io, status);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_clone_endio);
+
+static struct bstack_io *bstack_io_init(struct bio *clone, struct bio *orig,
+					struct bstack_table *t)
+{
+	struct bstack_io *io = container_of(clone, struct bstack_io, clone.bio);
+
+	io->orig = orig;
+	io->table = t;
+	atomic_set(&io->pending, 1);
+	io->status = BLK_STS_OK;
+	io->acct = false;
+	io->clone.io = io;
+	clone->bi_end_io = bstack_clone_endio;
+	return io;
+}
+
+/**
+ * bstack_io_add_clone - make @clone one more child of @io
+ * @io:		the io
+ * @clone:	a clone from the device's bio_set, not yet submitted
+ *
+ * @io must still hold a reference of its own (its mapping's, or an earlier
+ * clone's that has not been submitted), so that it cannot end meanwhile.
+ */
+void bstack_io_add_clone(struct bstack_io *io, struct bio *clone)
+{
+	struct bstack_clone *c = container_of(clone, struct bstack_clone, bio);
+
+	c->io = io;
+	clone->bi_end_io = bstack_clone_endio;
+	atomic_inc(&io->pending);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_io_add_clone);
+
+/**
+ * bstack_cut - a clone of the first @sectors of @bio
+ * @bio:	the bio to cut from
+ * @sectors:	the length of the piece, at most bio_sectors(@bio)
+ * @gfp:	how the allocation may wait
+ * @bs:		the bio_set to allocate from
+ *
+ * When the piece is shorter than @bio, @bio is advanced past it. NULL only
+ * when @gfp may not wait and no bio could be had without waiting; then
+ * @bio is unchanged. KUnit tests redirect it to fail on demand.
+ */
+struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
+		       struct bio_set *bs)
+{
+	struct bio *split;
+
+	KUNIT_STATIC_STUB_REDIRECT(bstack_cut, bio, sectors, gfp, bs);
+
+	if (sectors == bio_sectors(bio))
+		return bio_alloc_clone(NULL, bio, gfp, bs);
+	/*
+	 * A failed split is NULL until 6.13 and an ERR_PTR after: take
+	 * both, without a probe, as the same answer.
+	 */
+	split = bio_split(bio, sectors, gfp, bs);
+	return IS_ERR(split) ? NULL : split;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_cut);
+
+/**
+ * bstack_alloc_clone - one more whole clone of @bio
+ * @bdev:	the device it goes to, or NULL to set it later
+ * @bio:	the bio to clone
+ * @gfp:	how the allocation may wait
+ * @bs:		the bio_set to allocate from
+ *
+ * For the second and later clones of one io: a range split per stripe,
+ * and the flush fan-out. NULL only as bstack_cut() is; KUnit tests
+ * redirect it too.
+ */
+struct bio *bstack_alloc_clone(struct block_device *bdev, struct bio *bio,
+			       gfp_t gfp, struct bio_set *bs)
+{
+	KUNIT_STATIC_STUB_REDIRECT(bstack_alloc_clone, bdev, bio, gfp, bs);
+
+	return bio_alloc_clone(bdev, bio, gfp, bs);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_alloc_clone);
+
+/**
+ * bstack_io_alloc_piece - cut the first @sectors of @bio into an io
+ * @bd:		the device @bio was submitted to
+ * @t:		the live table; the io takes over the caller's reference
+ * @bio:	the original bio, or what is left of it
+ * @sectors:	how much of @bio the piece covers, at most bio_sectors(@bio)
+ * @gfp:	GFP_NOIO, or GFP_NOWAIT for a REQ_NOWAIT bio
+ *
+ * Returns an io whose embedded clone covers the piece and still points at
+ * the bstack device. When the piece is shorter than @bio, @bio is advanced
+ * past it and takes one more completion (bio_inc_remaining()): the caller
+ * must submit the rest of @bio again. With GFP_NOIO it never fails: the
+ * allocation comes from the bio_set's mempool and may sleep, so the caller
+ * must have submitted every earlier allocation from @bd's bio_set. With
+ * GFP_NOWAIT it returns NULL rather than wait, and @bio is unchanged.
+ */
+struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
+					struct bstack_table *t,
+					struct bio *bio, unsigned int sectors,
+					gfp_t gfp)
+{
+	bool split = sectors < bio_sectors(bio);
+	struct bio *clone = bstack_cut(bio, sectors, gfp, &bd->bs);
+
+	if (unlikely(!clone))
+		return NULL;
+	if (split)
+		bio_inc_remaining(bio);
+	/*
+	 * __bio_clone() leaves bi_vcnt at 0, since a clone does not own its
+	 * vector, and blk-mq then walks all of the clone to count segments
+	 * (bio_may_need_split()). A clone of a bio with one segment lies in
+	 * that segment: say so, and the lower queue takes it as it is.
+	 */
+	if (bio->bi_vcnt == 1)
+		clone->bi_vcnt = 1;
+	return bstack_io_init(clone, bio, t);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
+
+/**
+ * bstack_submit_clone - send a remapped clone to its lower device
+ * @clone:	the clone, with its lower device and sector set
+ *
+ * KUnit tests redirect it to see the clones and end them.
+ */
+void bstack_submit_clone(struct bio *clone)
+{
+	KUNIT_STATIC_STUB_REDIRECT(bstack_submit_clone, clone);
+
+	submit_bio_noacct(clone);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_submit_clone);
+
+static bool bstack_op_is_range(struct bio *bio)
+{
+	switch (bio_op(bio)) {
+	case REQ_OP_DISCARD:
+	case REQ_OP_SECURE_ERASE:
+	case REQ_OP_WRITE_ZEROES:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Each piece is one I/O in the statistics, as each dm_io is in dm's: a bio
+ * split in two counts twice, its sectors once.
+ */
+static void bstack_io_start_acct(struct bstack_device *bd,
+				 struct bstack_io *io, struct bio *bio,
+				 unsigned int sectors)
+{
+	bool last = sectors == bio_sectors(bio);
+
+	/* bstack's own counters: per cpu, each increment preemption-safe. */
+	this_cpu_inc(bd->stats->in_flight);
+	if (!last)
+		this_cpu_inc(bd->stats->splits);
+	if (bstack_op_is_range(bio)) {
+		/* A bio counts once, with its last piece. */
+		if (last)
+			this_cpu_inc(bd->stats->discards);
+	} else {
+		int dir = op_is_write(bio_op(bio)) ? WRITE : READ;
+
+		if (last)
+			this_cpu_inc(bd->stats->ios[dir]);
+		this_cpu_add(bd->stats->bytes[dir], sectors << SECTOR_SHIFT);
+	}
+
+	if (blk_queue_io_stat(bd->disk->queue)) {
+		io->acct = true;
+		io->sectors = sectors;
+		io->start_time = bstack_start_io_acct(bio->bi_bdev, bio_op(bio),
+						      sectors, jiffies);
+	}
+}
+
+/*
+ * A REQ_NOWAIT @bio could not have the clone for its next piece without
+ * waiting: end it with AGAIN. Its earlier pieces may be on their way
+ * already; the submitter retries all of it from a context that may block,
+ * as it does when one bio of a multi-bio NOWAIT direct I/O fails
+ * (__blkdev_direct_IO()).
+ */
+static void bstack_bio_wouldblock(struct bstack_table *t, struct bio *bio)
+{
+	percpu_ref_put(&t->ref);
+	bstack_bio_keep_error(bio, BLK_STS_AGAIN);
+	bio_endio(bio);
+}
+
+/*
+ * A DISCARD, SECURE_ERASE or WRITE_ZEROES carries no data, so a target
+ * with ranges (striped) takes the whole piece inside it as one clone per
+ * range rather than one piece per chunk: dm-stripe's stripe_map_range().
+ * The first clone is the io's own; each clone is submitted before the next
+ * is allocated, while the io holds a reference of its own.
+ */
+static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
+			     struct bstack_target *ti, struct bio *bio,
+			     unsigned int sectors, gfp_t gfp)
+{
+	bool split = sectors < bio_sectors(bio);
+	blk_status_t status = BLK_STS_OK;
+	struct bvec_iter piece;
+	struct bstack_io *io;
+	struct bio *clone;
+	unsigned int i;
+
+	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
+	if (unlikely(!io)) {
+		bstack_bio_wouldblock(t, bio);
+		return;
+	}
+	bstack_io_start_acct(bd, io, bio, sectors);
+	atomic_inc(&io->pending);	/* the mapping's reference */
+	clone = &io->clone.bio;
+	piece = clone->bi_iter;
+	for (i = 0; i < ti->num_range_bios; i++) {
+		if (i) {
+			/* With GFP_NOIO this never fails. */
+			clone = bstack_alloc_clone(NULL, bio, gfp, &bd->bs);
+			if (unlikely(!clone)) {
+				status = BLK_STS_AGAIN;
+				break;
+			}
+			clone->bi_iter = piece;
+			bstack_io_add_clone(io, clone);
+		}
+		if (ti->type->map_range(ti, clone, i) == BSTACK_MAP_REMAPPED)
+			bstack_submit_clone(clone);
+	}
+	if (split)
+		submit_bio_noacct(bio);
+	bstack_io_put(io, status);
+}
+
+static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
+			   struct bio *bio)
+{
+	sector_t sector = bio->bi_iter.bi_sector;
+	struct bstack_target *ti = bstack_table_find_target(t, sector);
+	gfp_t gfp = GFP_NOIO;
+	unsigned int sectors;
+	struct bstack_io *io;
+	struct bio *clone;
+	bool split;
+
+	if (unlikely(!ti)) {
+		percpu_ref_put(&t->ref);
+		bio_io_error(bio);
+		return;
+	}
+	if (unlikely(bd->readonly && op_is_write(bio_op(bio)))) {
+		percpu_ref_put(&t->ref);
+		bio_io_error(bio);
+		return;
+	}
+	if (unlikely(bio->bi_opf & REQ_NOWAIT))
+		gfp = GFP_NOWAIT;
+
+	sectors = bstack_target_max_io(ti, sector, bio_sectors(bio));
+	if (unlikely(ti->num_range_bios && bstack_op_is_range(bio))) {
+		unsigned int in_target = min_t(sector_t, bio_sectors(bio),
+					       ti->begin + ti->len - sector);
+
+		/* Worth it only when the piece would cross a chunk. */
+		if (sectors < in_target) {
+			bstack_map_range(bd, t, ti, bio, in_target, gfp);
+			return;
+		}
+	}
+	split = sectors < bio_sectors(bio);
+
+	/*
+	 * Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT, and
+	 * the bio ends with AGAIN when one cannot be had.
+	 */
+	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
+	if (unlikely(!io)) {
+		bstack_bio_wouldblock(t, bio);
+		return;
+	}
+	bstack_io_start_acct(bd, io, bio, sectors);
+	clone = &io->clone.bio;
+	/* A direct call for the built-in targets most tables use. */
+	if (INDIRECT_CALL_2(ti->type->map, bstack_linear_map, bstack_stripe_map,
+			    ti, clone) == BSTACK_MAP_REMAPPED)
+		bstack_submit_clone(clone);
+	/* The rest comes back here once the piece above is on its way. */
+	if (split)
+		submit_bio_noacct(bio);
+}
+
+/* Offer an empty flush to the targets that want to see it (faulty). */
+static blk_status_t bstack_table_flush_hooks(struct bstack_table *t)
+{
+	blk_status_t status = BLK_STS_OK, r;
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		if (ti->type->flush) {
+			r = ti->type->flush(ti);
+			if (r && !status)
+				status = r;
+		}
+	}
+	return status;
+}
+
+/*
+ * An empty REQ_PREFLUSH goes to every distinct lower device; a flush with
+ * data does that first, and bstack_io_complete() sends the data after.
+ */
+static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
+			 struct bio *bio)
+{
+	struct bstack_io *io = NULL;
+	struct bstack_lower *l;
+
+	this_cpu_inc(bd->stats->flushes);
+	if (unlikely(t->flush_hooks)) {
+		blk_status_t status = bstack_table_flush_hooks(t);
+
+		if (status) {
+			this_cpu_inc(bd->stats->errors);
+			bstack_device_event(bd);
+			percpu_ref_put(&t->ref);
+			bio->bi_status = status;
+			bio_endio(bio);
+			return;
+		}
+	}
+	list_for_each_entry(l, &t->lowers, list) {
+		struct bio *clone = bstack_alloc_clone(l->bdev, bio, GFP_NOIO,
+						       &bd->bs);
+
+		if (!io) {
+			/* One reference for this clone, one held while mapping. */
+			io = bstack_io_init(clone, bio, t);
+			atomic_inc(&io->pending);
+			this_cpu_inc(bd->stats->in_flight);
+		} else {
+			bstack_io_add_clone(io, clone);
+		}
+		clone->bi_iter.bi_size = 0;
+		clone->bi_opf = REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC;
+		/* Submitted before the next allocation: see the top of the file. */
+		bstack_submit_clone(clone);
+	}
+
+	if (io) {
+		bstack_io_put(io, BLK_STS_OK);	/* the mapping's reference */
+		return;
+	}
+	/* No lower device to flush. */
+	bio->bi_opf &= ~REQ_PREFLUSH;
+	if (bio_sectors(bio)) {
+		bstack_map_bio(bd, t, bio);
+	} else {
+		percpu_ref_put(&t->ref);
+		bio_endio(bio);
+	}
+}
+
+/*
+ * The device is suspended: hold @bio until it resumes, or end it with
+ * AGAIN if it may not wait. Returns false if the device is not suspended.
+ */
+static bool bstack_hold_bio(struct bstack_device *bd, struct bio *bio)
+{
+	bool nowait = bio->bi_opf & REQ_NOWAIT;
+	unsigned long flags;
+	bool held;
+
+	spin_lock_irqsave(&bd->lock, flags);
+	held = bd->suspended;
+	if (held && !nowait)
+		bio_list_add(&bd->deferred, bio);
+	spin_unlock_irqrestore(&bd->lock, flags);
+	if (held && nowait)
+		bio_wouldblock_error(bio);
+	return held;
+}
+
+/*
+ * The live table, with a reference for @bio. NULL when @bio has been taken
+ * care of instead: held because the device is suspended (or ended with
+ * AGAIN if it is NOWAIT), or failed because the device has no table.
+ */
+static struct bstack_table *bstack_get_live_table(struct bstack_device *bd,
+						  struct bio *bio)
+{
+	struct bstack_table *t;
+
+	for (;;) {
+		rcu_read_lock();
+		t = rcu_dereference(bd->live);
+		if (likely(t && percpu_ref_tryget_live_rcu(&t->ref))) {
+			rcu_read_unlock();
+			return t;
+		}
+		rcu_read_unlock();
+		/*
+		 * A dead table means a suspend. Checked under bd->lock, a
+		 * resume has either not yet taken the held bios, so @bio
+		 * goes with them, or has brought a live table back first.
+		 */
+		if (bstack_hold_bio(bd, bio))
+			return NULL;
+		if (!t) {
+			bio_io_error(bio);
+			return NULL;
+		}
+		cpu_relax();
+	}
+}
+
+void bstack_submit_bio(struct bio *bio)
+{
+	struct bstack_device *bd = bio->bi_bdev->bd_disk->private_data;
+	struct bstack_table *t = bstack_get_live_table(bd, bio);
+
+	if (unlikely(!t))
+		return;
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
+		/* A flush allocates one clone per device: it may block. */
+		if (bio->bi_opf & REQ_NOWAIT) {
+			percpu_ref_put(&t->ref);
+			bio_wouldblock_error(bio);
+			return;
+		}
+		bstack_flush(bd, t, bio);
+	} else {
+		bstack_map_bio(bd, t, bio);
+	}
+}
