@@ -1,5 +1,6 @@
 #!/bin/bash
-# Build bstack.ko, and bstack_test.ko where the kernel has KUnit, against
+# Build bstack.ko, the tests' bstack_inject.ko (tests/inject/), and
+# bstack_test.ko where the kernel has KUnit, against
 # KDIR into OUTDIR, without touching the source tree, so that modules for
 # several kernels can sit side by side.
 #
@@ -30,7 +31,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Mirror the sources; cp -u keeps the timestamps of unchanged files, so
 # kbuild rebuilds only what changed.
-for d in src include tests/kunit; do
+for d in src include tests/kunit tests/inject; do
 	mkdir -p "$out/$d"
 	cp -pu "$BSTACK_TOP/$d"/*.[ch] "$out/$d/" 2>/dev/null || true
 done
@@ -40,7 +41,7 @@ cp -pu "$BSTACK_TOP/include/uapi/linux/bstack.h" "$out/include/uapi/linux/"
 bash "$BSTACK_TOP/scripts/probe.sh" "$kdir" "$out/config"
 if [ $kunit_only = 0 ]; then
 	make -C "$kdir" M="$out" W=1 KCFLAGS=-Werror \
-		BSTACK_CONFIG_DIR="$out/config" modules >&2
+		BSTACK_CONFIG_DIR="$out/config" BSTACK_TEST_MODULES=1 modules >&2
 	exit 0
 fi
 objs=()

@@ -14,7 +14,7 @@ if [ ! -x "$cp_dir/scripts/checkpatch.pl" ]; then
 		linux-source-6.12/scripts/const_structs.checkpatch
 fi
 cd "$BSTACK_TOP"
-files=$(ls src/*.c src/*.h include/uapi/linux/*.h tests/kunit/*.c \
+files=$(ls src/*.c src/*.h include/uapi/linux/*.h tests/kunit/*.c tests/inject/*.c \
 	scripts/probes/*.c)
 perl "$cp_dir/scripts/checkpatch.pl" --no-tree --terse --show-types \
 	--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f $files

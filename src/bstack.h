@@ -171,6 +171,8 @@ struct bstack_clone {
  * @status:	the first error of any clone.
  * @acct:	counted in the disk's I/O statistics, as one I/O of size
  *		@sectors that started at @start_time (jiffies).
+ * @iter:	a REQ_NOWAIT piece, as it was before its target mapped it,
+ *		to send again if it comes back with AGAIN (bstack_io_retry()).
  */
 struct bstack_io {
 	struct bio *orig;
@@ -180,6 +182,7 @@ struct bstack_io {
 	bool acct;
 	unsigned int sectors;
 	unsigned long start_time;
+	struct bvec_iter iter;
 	struct bstack_clone clone;	/* first clone; must be last */
 };
 
@@ -229,16 +232,21 @@ struct bstack_stats {
  *		@ctl_lock, read under @lock by the I/O path.
  * @frozen:	the suspend froze the filesystem on the device (lockfs);
  *		@ctl_lock.
- * @lock:	guards @suspended, @deferred, @requeue, and @name and @uuid
+ * @lock:	guards @suspended, @deferred, @requeue, @retry, and @name and @uuid
  *		for sysfs. Taken on the I/O path only when the live table
- *		is dead (suspend, resume), and from bio completion, so
- *		irq-safe.
+ *		is dead (suspend, resume) and when a REQ_NOWAIT bio must go
+ *		on from the worker, both rare, and then from bio completion
+ *		too, so irq-safe.
  * @deferred:	bios that came in while the device was suspended.
  * @stats:	I/O counters, per cpu: no shared cache line on the I/O path.
  * @event_nr:	bumped on every table change, suspend, resume, rename and
  *		I/O error; WAIT_EVENT sleeps until it moves.
  * @requeue:	bios to submit again from process context: the data part
- *		of a flush with data, and @deferred once the device resumes.
+ *		of a flush with data, @deferred once the device resumes, and
+ *		what is left of a REQ_NOWAIT bio that can go on only by
+ *		waiting.
+ * @retry:	the first clones of ios whose REQ_NOWAIT piece came back
+ *		with AGAIN, for the same worker to send again.
  * @remove_work: the deferred removal, queued at the last close.
  * @name:	unique among devices; changes under @ctl_lock,
  *		bstack_devices_lock and @lock, so any of them keeps it.
@@ -263,6 +271,7 @@ struct bstack_device {
 	spinlock_t lock;
 	struct bio_list deferred;
 	struct bio_list requeue;
+	struct bio_list retry;
 	struct work_struct requeue_work;
 	struct work_struct remove_work;
 	char name[BSTACK_NAME_LEN];

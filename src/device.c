@@ -281,6 +281,7 @@ int bstack_device_create(const char *name, const char *uuid, bool readonly,
 	spin_lock_init(&bd->lock);
 	bio_list_init(&bd->deferred);
 	bio_list_init(&bd->requeue);
+	bio_list_init(&bd->retry);
 	INIT_WORK(&bd->requeue_work, bstack_requeue_work);
 	INIT_WORK(&bd->remove_work, bstack_deferred_remove_fn);
 

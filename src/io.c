@@ -80,18 +80,24 @@ static void bstack_requeue(struct bstack_device *bd, struct bio *bio)
 	queue_work(bstack_wq, &bd->requeue_work);
 }
 
+static void bstack_io_retry(struct bstack_io *io);
+
 void bstack_requeue_work(struct work_struct *work)
 {
 	struct bstack_device *bd =
 		container_of(work, struct bstack_device, requeue_work);
-	struct bio_list list;
+	struct bio_list list, retry;
 	struct bio *bio;
 
 	spin_lock_irq(&bd->lock);
 	list = bd->requeue;
 	bio_list_init(&bd->requeue);
+	retry = bd->retry;
+	bio_list_init(&bd->retry);
 	spin_unlock_irq(&bd->lock);
 
+	while ((bio = bio_list_pop(&retry)))
+		bstack_io_retry(container_of(bio, struct bstack_io, clone.bio));
 	while ((bio = bio_list_pop(&list)))
 		submit_bio_noacct(bio);
 }
@@ -149,12 +155,62 @@ void bstack_io_put(struct bstack_io *io, blk_status_t status)
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_put);
 
+/*
+ * The REQ_NOWAIT piece of @io came back with AGAIN: the device below could
+ * not take it without waiting. Pass that up only where its submitter sees
+ * it in time to send the bio again: the bio was not split, and this is
+ * the submitter's task (io_uring sends again only from the task that
+ * submitted, and only in task context; a kernel thread here is a worker
+ * that sent the piece later). Anywhere else the bio would end with AGAIN
+ * in a context that hands EAGAIN to the application, or after other
+ * pieces went down; so bstack sends the piece again itself, waiting.
+ */
+static bool bstack_io_again_goes_up(struct bstack_io *io)
+{
+	return !bio_flagged(io->orig, BIO_CHAIN) && in_task() &&
+	       !(current->flags & PF_KTHREAD);
+}
+
+/*
+ * Send the REQ_NOWAIT piece of @io again, from the worker, as a new clone
+ * that may wait; it takes over the reference of the first clone, which
+ * came back with AGAIN and stays with @io until the end.
+ */
+static void bstack_io_retry(struct bstack_io *io)
+{
+	struct bstack_table *t = io->table;
+	struct bstack_target *ti = bstack_table_find_target(t, io->iter.bi_sector);
+	struct bstack_clone *c;
+	struct bio *clone;
+
+	/* GFP_NOIO: from the mempool, which waits rather than fails. */
+	clone = bstack_alloc_clone(NULL, &io->clone.bio, GFP_NOIO, &t->bd->bs);
+	clone->bi_iter = io->iter;
+	clone->bi_opf &= ~REQ_NOWAIT;
+	clone->bi_end_io = bstack_clone_endio;
+	c = container_of(clone, struct bstack_clone, bio);
+	c->io = io;
+	if (ti->type->map(ti, clone) == BSTACK_MAP_REMAPPED)
+		bstack_submit_clone(clone);
+}
+
 void bstack_clone_endio(struct bio *clone)
 {
 	struct bstack_clone *c = container_of(clone, struct bstack_clone, bio);
 	struct bstack_io *io = c->io;
 	blk_status_t status = clone->bi_status;
+	unsigned long flags;
 
+	if (unlikely(status == BLK_STS_AGAIN) && (clone->bi_opf & REQ_NOWAIT) &&
+	    clone == &io->clone.bio && !bstack_io_again_goes_up(io)) {
+		struct bstack_device *bd = io->table->bd;
+
+		spin_lock_irqsave(&bd->lock, flags);
+		bio_list_add(&bd->retry, clone);
+		spin_unlock_irqrestore(&bd->lock, flags);
+		queue_work(bstack_wq, &bd->requeue_work);
+		return;
+	}
 	if (clone != &io->clone.bio)
 		bio_put(clone);
 	bstack_io_put(io, status);
@@ -343,16 +399,34 @@ static void bstack_io_start_acct(struct bstack_device *bd,
 	}
 }
 
-/*
- * A REQ_NOWAIT @bio could not have the clone for its next piece without
- * waiting: end it with AGAIN. Its earlier pieces may be on their way
- * already; the submitter retries all of it from a context that may block,
- * as it does when one bio of a multi-bio NOWAIT direct I/O fails
- * (__blkdev_direct_IO()).
+/**
+ * bstack_bio_wouldblock - a REQ_NOWAIT bio cannot go on without waiting
+ * @bd:		the device
+ * @t:		the live table; its reference is dropped
+ * @bio:	the bio, or what is left of it
+ *
+ * @bio needs what it may not wait for: a clone from an empty pool, or a
+ * device to resume. If none of it has gone down, it ends with AGAIN, and
+ * its submitter retries it from a context that may block, as it does when
+ * one bio of a multi-bio NOWAIT direct I/O fails (__blkdev_direct_IO()),
+ * and as io_uring does from its workers.
+ *
+ * But once a piece of it is on its way (@bio is chained: a piece took a
+ * completion from it, here or in a driver above), AGAIN would end it only
+ * when that piece is in, maybe in interrupt context, where io_uring no
+ * longer retries and hands EAGAIN to the application. So the rest goes
+ * on from bstack's worker instead, which may wait: REQ_NOWAIT asks that
+ * the submitter not block, and it does not.
  */
-static void bstack_bio_wouldblock(struct bstack_table *t, struct bio *bio)
+static void bstack_bio_wouldblock(struct bstack_device *bd,
+				  struct bstack_table *t, struct bio *bio)
 {
 	percpu_ref_put(&t->ref);
+	if (bio_flagged(bio, BIO_CHAIN)) {
+		bio->bi_opf &= ~REQ_NOWAIT;
+		bstack_requeue(bd, bio);
+		return;
+	}
 	bstack_bio_keep_error(bio, BLK_STS_AGAIN);
 	bio_endio(bio);
 }
@@ -366,32 +440,23 @@ static void bstack_bio_wouldblock(struct bstack_table *t, struct bio *bio)
  */
 static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 			     struct bstack_target *ti, struct bio *bio,
-			     unsigned int sectors, gfp_t gfp)
+			     unsigned int sectors)
 {
 	bool split = sectors < bio_sectors(bio);
-	blk_status_t status = BLK_STS_OK;
 	struct bvec_iter piece;
 	struct bstack_io *io;
 	struct bio *clone;
 	unsigned int i;
 
-	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
-	if (unlikely(!io)) {
-		bstack_bio_wouldblock(t, bio);
-		return;
-	}
+	/* Not REQ_NOWAIT: GFP_NOIO allocations from the mempool never fail. */
+	io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOIO);
 	bstack_io_start_acct(bd, io, bio, sectors);
 	atomic_inc(&io->pending);	/* the mapping's reference */
 	clone = &io->clone.bio;
 	piece = clone->bi_iter;
 	for (i = 0; i < ti->num_range_bios; i++) {
 		if (i) {
-			/* With GFP_NOIO this never fails. */
-			clone = bstack_alloc_clone(NULL, bio, gfp, &bd->bs);
-			if (unlikely(!clone)) {
-				status = BLK_STS_AGAIN;
-				break;
-			}
+			clone = bstack_alloc_clone(NULL, bio, GFP_NOIO, &bd->bs);
 			clone->bi_iter = piece;
 			bstack_io_add_clone(io, clone);
 		}
@@ -400,7 +465,7 @@ static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 	}
 	if (split)
 		submit_bio_noacct(bio);
-	bstack_io_put(io, status);
+	bstack_io_put(io, BLK_STS_OK);
 }
 
 static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
@@ -432,25 +497,32 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		unsigned int in_target = min_t(sector_t, bio_sectors(bio),
 					       ti->begin + ti->len - sector);
 
-		/* Worth it only when the piece would cross a chunk. */
+		/*
+		 * Worth it only when the piece would cross a chunk. Its
+		 * clones cannot all be had at once, and one that cannot be
+		 * had without waiting could not be taken back: a REQ_NOWAIT
+		 * range waits for the worker (io_uring sends none).
+		 */
 		if (sectors < in_target) {
-			bstack_map_range(bd, t, ti, bio, in_target, gfp);
+			if (gfp == GFP_NOWAIT)
+				bstack_bio_wouldblock(bd, t, bio);
+			else
+				bstack_map_range(bd, t, ti, bio, in_target);
 			return;
 		}
 	}
 	split = sectors < bio_sectors(bio);
 
-	/*
-	 * Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT, and
-	 * the bio ends with AGAIN when one cannot be had.
-	 */
+	/* Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT. */
 	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
 	if (unlikely(!io)) {
-		bstack_bio_wouldblock(t, bio);
+		bstack_bio_wouldblock(bd, t, bio);
 		return;
 	}
 	bstack_io_start_acct(bd, io, bio, sectors);
 	clone = &io->clone.bio;
+	if (unlikely(gfp == GFP_NOWAIT))
+		io->iter = clone->bi_iter;	/* for bstack_io_retry() */
 	/* A direct call for the built-in targets most tables use. */
 	if (INDIRECT_CALL_2(ti->type->map, bstack_linear_map, bstack_stripe_map,
 			    ti, clone) == BSTACK_MAP_REMAPPED)
@@ -539,16 +611,20 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
  */
 static bool bstack_hold_bio(struct bstack_device *bd, struct bio *bio)
 {
-	bool nowait = bio->bi_opf & REQ_NOWAIT;
+	/* A chained bio has a piece on its way: see bstack_bio_wouldblock(). */
+	bool again = (bio->bi_opf & REQ_NOWAIT) && !bio_flagged(bio, BIO_CHAIN);
 	unsigned long flags;
 	bool held;
 
 	spin_lock_irqsave(&bd->lock, flags);
 	held = bd->suspended;
-	if (held && !nowait)
+	if (held && !again) {
+		/* Holding it does not block its submitter. */
+		bio->bi_opf &= ~REQ_NOWAIT;
 		bio_list_add(&bd->deferred, bio);
+	}
 	spin_unlock_irqrestore(&bd->lock, flags);
-	if (held && nowait)
+	if (held && again)
 		bio_wouldblock_error(bio);
 	return held;
 }
@@ -595,12 +671,10 @@ void bstack_submit_bio(struct bio *bio)
 		return;
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
 		/* A flush allocates one clone per device: it may block. */
-		if (bio->bi_opf & REQ_NOWAIT) {
-			percpu_ref_put(&t->ref);
-			bio_wouldblock_error(bio);
-			return;
-		}
-		bstack_flush(bd, t, bio);
+		if (bio->bi_opf & REQ_NOWAIT)
+			bstack_bio_wouldblock(bd, t, bio);
+		else
+			bstack_flush(bd, t, bio);
 	} else {
 		bstack_map_bio(bd, t, bio);
 	}
