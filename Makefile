@@ -4,8 +4,11 @@
 #
 #   make                      bstack.ko for KDIR, and tools/bstackctl
 #   make KDIR=/path/to/build  against another kernel build directory
-#   make check                every test, in QEMU, on both test kernels
-#   make demo                 a guided tour in QEMU on the stock kernel
+#   make check [KERNELS="debug 6.1 6.12 unstable"] [TESTS="002 013"]
+#                             every test, in QEMU, on every kernel of the
+#                             matrix (or those named, and those cases)
+#   make demo [KERNEL=6.1|6.12|unstable]
+#                             a guided tour in QEMU on a stock kernel
 #   make torture [TORTURE_SECS=N]  the reliability cases on the debug
 #                             kernel, the concurrency torture N seconds long
 #   make bench [BENCH_ROUNDS=N] [BENCH_SECS=S] [BENCH_CLOCK=icount|wall]
@@ -23,6 +26,7 @@ BENCH_ROUNDS ?= 5
 BENCH_SECS ?= 2
 BENCH_CLOCK ?= icount
 PROFILE_WORKLOAD ?= randread-qd32
+KERNEL ?= 6.12
 
 all: modules tools
 
@@ -41,10 +45,10 @@ host-test:
 	$(MAKE) -C tests/host check
 
 check:
-	bash scripts/check.sh
+	KERNELS="$(KERNELS)" TESTS="$(TESTS)" bash scripts/check.sh
 
 demo:
-	bash scripts/demo.sh
+	KERNEL="$(KERNEL)" bash scripts/demo.sh
 
 torture:
 	TORTURE_SECS=$(TORTURE_SECS) bash scripts/torture.sh

@@ -33,7 +33,7 @@ mkdir -p "$out"
 
 log "building bstackctl"
 make -s -C "$BSTACK_TOP/tools" >&2
-rel=$(stock_module "$out/build.log")
+rel=$(kernel_module 6.12 "$out/build.log")
 
 {
 	echo '#!/bin/sh'
@@ -44,7 +44,7 @@ rel=$(stock_module "$out/build.log")
 # fio's start and the device's creation take about 4 s more under TCG.
 limit=$((rounds * 21 * (secs + 6) * slow + 300))
 log "running $rounds rounds of 7 workloads x {raw, dm, bstack}, ${secs}s each, $clock clock (at most ${limit}s)"
-bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock --script "$out/guest.sh" \
+bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel 6.12 --script "$out/guest.sh" \
 	--timeout "$limit" --test-timeout "$limit" --outdir "$out/guest" >&2 ||
 	die "the benchmark guest failed (see $out/guest/serial.log)"
 python3 "$BSTACK_TOP/scripts/bench-report.py" "$out/guest/script.out" "$out"

@@ -1,20 +1,32 @@
 #!/bin/bash
-# make check: every test bstack has, from a fresh Debian bookworm machine.
+# make check [KERNELS="debug 6.1 6.12 unstable"] [TESTS="NAME ..."|all]:
+# every test bstack has, from a fresh Debian bookworm machine.
 #
-#   1. host: bstackctl's table parser unit tests, checkpatch, W=1 builds
-#   2. the debug kernel (KASAN, lockdep, kmemleak): KUnit + integration
-#   3. the Debian stock kernel: integration
+#   1. host: bstackctl's table parser unit tests, checkpatch
+#   2. each kernel of KERNELS: fetch or build it (scripts/kernel.sh), probe
+#      it and build bstack.ko with W=1; where it has no KUnit, compile the
+#      KUnit suites against it all the same
+#   3. the guests, side by side on the machine's cores: the debug kernel
+#      (KASAN, lockdep, kmemleak) runs KUnit and every case, split over two
+#      guests; each stock kernel runs every case
 #
 # Each check is one line in build/check/results: PASS|FAIL|SKIP <name> <why>.
-# The last line of output is "N passed, N failed".
+# The last line of output is "N passed, N failed, N skipped".
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
+
+kernels=${KERNELS:-$BSTACK_KERNELS}
+tests=${TESTS:-all}
+for k in $kernels; do
+	check_kernel "$k"
+done
 
 out=$BSTACK_BUILD/check
 rm -rf "$out"
 mkdir -p "$out"
 results=$out/results
 : > "$results"
+start=$(date +%s)
 
 record() {	# record PASS|FAIL|SKIP NAME [WHY...]
 	local verdict=$1 name=$2
@@ -60,46 +72,85 @@ if [ "$n" -eq 0 ] || { [ $hrc -ne 0 ] && ! grep -q '^not ok - ' "$out/host.log";
 fi
 step checkpatch bash "$BSTACK_TOP/scripts/checkpatch.sh"
 
-# 2 and 3: the kernels, the modules for each, and the guest runs.
-stock=$(bash "$BSTACK_TOP/scripts/stock-kernel.sh" 2> "$out/stock-kernel.log") ||
-	{ record FAIL stock-kernel "(see $out/stock-kernel.log)"; stock=; }
-stock_rel=$(echo "$stock" | sed -n 1p)
-step build-debug-kernel bash -c "bash '$BSTACK_TOP/scripts/debug-kernel.sh' > '$out/debug-kdir'"
-debug_kdir=$(cat "$out/debug-kdir" 2>/dev/null)
-
-tests=$(cd "$BSTACK_TOP/tests/cases" && ls *.sh | sed 's/\.sh$//' | tr '\n' ' ')
-
-run_guest() {	# run_guest KERNEL [--kunit]
-	local kernel=$1
-	shift
-	log "QEMU: $kernel kernel: $tests $*"
-	bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel "$kernel" \
-		--tests "$tests" "$@" --outdir "$out/$kernel" \
-		> "$out/qemu-$kernel.log" 2>&1
-	if [ ! -s "$out/$kernel/results" ]; then
-		record FAIL "$kernel/guest" "no results (see $out/qemu-$kernel.log)"
-		tail -n 30 "$out/qemu-$kernel.log" | sed 's/^/    /'
-		return
+# 2. The kernels and a module for each. A kernel whose module does not
+# build runs no guest.
+ready=()
+for k in $kernels; do
+	if ! step "kernel-$k" bash -c "bash '$BSTACK_TOP/scripts/kernel.sh' $k > '$out/kernel-$k.lines'"; then
+		continue
 	fi
-	cat "$out/$kernel/results" >> "$results"
-	cat "$out/$kernel/results"
+	kdir=$(sed -n 2p "$out/kernel-$k.lines")
+	step "build-module-$k" bash "$BSTACK_TOP/scripts/build-module.sh" \
+		"$kdir" "$BSTACK_BUILD/$k" || continue
+	ready+=("$k")
+	if ! grep -q '^CONFIG_KUNIT=[ym]' "$kdir/.config"; then
+		step "build-kunit-$k" bash "$BSTACK_TOP/scripts/build-module.sh" \
+			--kunit-only "$kdir" "$BSTACK_BUILD/$k"
+	fi
+done
+
+# 3. The guests. Each is one TCG thread: as many run at once as there are
+# guests, and the machine's cores share them out, so that the whole takes
+# about the sum of their times over the number of cores.
+if [ "$tests" = all ]; then
+	tests=$(cd "$BSTACK_TOP/tests/cases" && ls -- *.sh | sed 's/\.sh$//' | tr '\n' ' ')
+fi
+
+# The debug kernel's cases, in two halves of about equal time: the slow
+# ones (by their last timings in Documentation/kernels.md) alternate.
+split_debug() {	# split_debug 1|2
+	local i=0 t
+	for t in $tests; do
+		i=$((i + 1))
+		[ $((i % 2)) -eq $(($1 % 2)) ] && echo "$t"
+	done | tr '\n' ' '
 }
 
-if [ -n "$debug_kdir" ] &&
-   step build-module-debug bash "$BSTACK_TOP/scripts/build-module.sh" \
-	"$debug_kdir" "$BSTACK_BUILD/debug"; then
-	run_guest debug --kunit
-fi
-if [ -n "$stock_rel" ] &&
-   step build-module-stock bash "$BSTACK_TOP/scripts/build-module.sh" \
-	"/usr/src/linux-headers-$stock_rel" "$BSTACK_BUILD/stock"; then
-	run_guest stock
-fi
+pids=() names=()
+launch() {	# launch NAME KERNEL TESTS [ARGS...]
+	local name=$1 kernel=$2 cases=$3
+	shift 3
+	log "QEMU: $name: ${cases:-no cases} $*"
+	(
+		s=$(date +%s)
+		bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel "$kernel" \
+			--tests "$cases" "$@" --outdir "$out/$name" \
+			> "$out/qemu-$name.log" 2>&1
+		echo $(($(date +%s) - s)) > "$out/$name.wall"
+	) &
+	pids+=($!)
+	names+=("$name")
+}
+
+for k in "${ready[@]}"; do
+	if [ "$k" = debug ]; then
+		launch debug-1 debug "$(split_debug 1)" --kunit --tag 1
+		launch debug-2 debug "$(split_debug 2)" --tag 2
+	else
+		launch "$k" "$k" "$tests"
+	fi
+done
+
+for i in "${!pids[@]}"; do
+	name=${names[$i]}
+	wait "${pids[$i]}"
+	if [ ! -s "$out/$name/results" ]; then
+		record FAIL "$name/guest" "no results (see $out/qemu-$name.log)"
+		tail -n 30 "$out/qemu-$name.log" | sed 's/^/    /'
+		continue
+	fi
+	cat "$out/$name/results" >> "$results"
+	cat "$out/$name/results"
+done
 
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")
 skipped=$(grep -c '^SKIP ' "$results")
 echo
+for name in "${names[@]}"; do
+	echo "guest $name: $(cat "$out/$name.wall" 2>/dev/null || echo '?')s wall"
+done
+echo "make check: $(($(date +%s) - start))s wall"
 grep '^FAIL ' "$results" | sed 's/^/failed: /'
 grep '^SKIP ' "$results" | sed 's/^/skipped: /'
 echo "results: $results"

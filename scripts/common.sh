@@ -14,6 +14,19 @@ log() {
 	echo "==> $*" >&2
 }
 
+# The kernels of the test matrix (scripts/kernel.sh): the debug kernel,
+# and the stock kernels users run.
+BSTACK_KERNELS="debug 6.1 6.12 unstable"
+BSTACK_STOCK_KERNELS="6.1 6.12 unstable"
+
+# check_kernel NAME: die unless NAME is a kernel of the matrix.
+check_kernel() {
+	case " $BSTACK_KERNELS " in
+	*" $1 "*) ;;
+	*) die "unknown kernel '$1': the kernels are $BSTACK_KERNELS" ;;
+	esac
+}
+
 # build_module KDIR OUT LOG: bstack.ko (W=1) for the kernel build at KDIR,
 # into OUT; on failure, show the end of LOG and stop.
 build_module() {
@@ -21,17 +34,17 @@ build_module() {
 		{ tail -n 20 "$3" >&2; die "module build failed (see $3)"; }
 }
 
-# stock_module LOG: fetch the Debian stock kernel and its headers, build
-# bstack.ko for it into $BSTACK_BUILD/stock, and print its release.
-stock_module() {
-	local rel
-	log "fetching the stock kernel and its headers"
-	rel=$(bash "$BSTACK_TOP/scripts/stock-kernel.sh") ||
-		die "cannot fetch the stock kernel"
-	rel=$(echo "$rel" | sed -n 1p)
-	log "building bstack.ko for $rel"
-	build_module "/usr/src/linux-headers-$rel" "$BSTACK_BUILD/stock" "$1"
-	echo "$rel"
+# kernel_module NAME LOG: fetch (or build) kernel NAME of the matrix, build
+# bstack.ko for it into $BSTACK_BUILD/NAME, and print its release.
+kernel_module() {
+	local lines
+	check_kernel "$1"
+	log "finding the $1 kernel (scripts/kernel.sh $1)"
+	lines=$(bash "$BSTACK_TOP/scripts/kernel.sh" "$1") ||
+		die "cannot fetch the $1 kernel"
+	log "building bstack.ko for $(echo "$lines" | sed -n 1p)"
+	build_module "$(echo "$lines" | sed -n 2p)" "$BSTACK_BUILD/$1" "$2"
+	echo "$lines" | sed -n 1p
 }
 
 # use_icount [QEMU-ARGS...]: run the next guests on QEMU's instruction
@@ -67,4 +80,4 @@ need_pkgs() {
 
 # Packages every guest run and build needs on the host.
 host_pkgs=(make gcc libc6-dev qemu-system-x86 busybox-static fio cpio kmod
-	   xz-utils gzip dmsetup util-linux)
+	   xz-utils gzip zstd dmsetup util-linux)

@@ -1,6 +1,7 @@
 #!/bin/bash
-# make demo: build bstack for the Debian stock 6.12 kernel, boot it in QEMU,
-# and walk through bstack's features with bstackctl and fio.
+# make demo [KERNEL=6.1|6.12|unstable]: build bstack for a Debian stock
+# kernel (6.12 by default), boot it in QEMU, and walk through bstack's
+# features with bstackctl and fio.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -11,8 +12,13 @@ mkdir -p "$out"
 log "building bstackctl and the mapping checker"
 make -s -C "$BSTACK_TOP/tools" >&2
 make -s -C "$BSTACK_TOP/tests/helpers" >&2
-rel=$(stock_module "$out/build.log")
+kernel=${KERNEL:-6.12}
+case " $BSTACK_STOCK_KERNELS " in
+*" $kernel "*) ;;
+*) die "KERNEL is one of $BSTACK_STOCK_KERNELS, not '$kernel'" ;;
+esac
+rel=$(kernel_module "$kernel" "$out/build.log")
 log "booting Linux $rel in QEMU (TCG, 2 cores); this takes about a minute"
-bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock \
+bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel "$kernel" \
 	--script "$BSTACK_TOP/scripts/demo-guest.sh" --timeout 400 \
 	--outdir "$out"

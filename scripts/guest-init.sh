@@ -78,9 +78,9 @@ cmdline_params() {
 	done
 }
 
-# The stock kernel's modules, when the initramfs carries them (the debug
+# The kernel's modules, when the initramfs carries them (the debug
 # kernel has them built in).
-load_stock_modules() {
+load_kernel_modules() {
 	[ -f /lib/kmod/order ] || return 0
 	while read -r ko; do
 		mod=$(echo "${ko%.ko}" | tr - _)
@@ -302,7 +302,7 @@ main() {
 	parse_cmdline
 	[ ! -w /proc/sys/kernel/sysrq ] || echo 1 > /proc/sys/kernel/sysrq
 	say "$KERNEL kernel $(uname -r), up $(cut -d' ' -f1 /proc/uptime)s"
-	load_stock_modules
+	load_kernel_modules
 	mount_configfs
 	kmemleak_start
 	echo "BSTACK-BEGIN module-load"

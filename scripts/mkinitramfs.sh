@@ -1,9 +1,9 @@
 #!/bin/bash
 # Build the initramfs that bstack's QEMU tests boot.
 #
-#   mkinitramfs.sh --kernel debug|stock --out FILE [--ko FILE]...
+#   mkinitramfs.sh --kernel NAME --out FILE [--ko FILE]...
 #                  [--bstackctl FILE] [--script FILE] [--cases DIR]
-#                  [--stock-root DIR --stock-rel REL]
+#                  [--modroot DIR --rel REL]
 #
 # The result is two newc cpio archives, concatenated (the kernel unpacks
 # them in order, the second on top of the first):
@@ -17,31 +17,30 @@
 #      /init (scripts/guest-init.sh), tests/lib.sh and tests/cases/*.sh (or
 #      --cases DIR/*.sh) under /tests, the .ko files under /lib/bstack/
 #      (names listed in /lib/bstack/order), bstackctl as /usr/sbin/bstackctl,
-#      a demo/bench script as /tests/script.sh, /etc/bstack-kernel (debug or
-#      stock), and for the stock kernel configfs, null_blk and dm-mod
+#      a demo/bench script as /tests/script.sh, /etc/bstack-kernel (the
+#      kernel's name in the matrix), and, with --modroot, the modules the
+#      cases need (MODULES below) with everything they depend on,
 #      decompressed under /lib/kmod/ (load order in /lib/kmod/order).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 # Bump to invalidate cached bases (the code that builds them is hashed too).
 BASE_FORMAT=1
-# The stock modules the guest needs, in load order (configfs before
-# null_blk; dm-mod has no dependencies).
-STOCK_MODULES="kernel/fs/configfs/configfs.ko.xz
-kernel/drivers/block/null_blk/null_blk.ko.xz
-kernel/drivers/block/loop.ko.xz
-kernel/drivers/md/dm-mod.ko.xz"
+# The modules the cases need from a kernel that does not build them in.
+# Their dependencies come along, found with modinfo, so that a module
+# that moves or gains one between releases is still found.
+MODULES="configfs null_blk loop dm_mod ext4 crc32c_generic"
 
 usage() {
 	cat >&2 <<EOF
-usage: ${0##*/} --kernel debug|stock --out FILE [--ko FILE]... [--bstackctl FILE]
-       [--script FILE] [--cases DIR] [--stock-root DIR --stock-rel REL]
+usage: ${0##*/} --kernel NAME --out FILE [--ko FILE]... [--bstackctl FILE]
+       [--script FILE] [--cases DIR] [--modroot DIR --rel REL]
 EOF
 	exit 2
 }
 
 cases_dir=$BSTACK_TOP/tests/cases
-kernel='' out='' bstackctl='' script='' stock_root='' stock_rel=''
+kernel='' out='' bstackctl='' script='' modroot='' rel=''
 kos=()
 base_libs=
 
@@ -54,17 +53,14 @@ parse_args() {
 		--bstackctl)	bstackctl=${2:?}; shift 2 ;;
 		--script)	script=${2:?}; shift 2 ;;
 		--cases)	cases_dir=${2:?}; shift 2 ;;
-		--stock-root)	stock_root=${2:?}; shift 2 ;;
-		--stock-rel)	stock_rel=${2:?}; shift 2 ;;
+		--modroot)	modroot=${2:?}; shift 2 ;;
+		--rel)		rel=${2:?}; shift 2 ;;
 		-h|--help)	usage ;;
 		*)		echo "${0##*/}: unknown argument: $1" >&2; usage ;;
 		esac
 	done
-	case "$kernel" in
-	debug|stock) ;;
-	*) usage ;;
-	esac
-	[ -n "$out" ] || usage
+	[ -n "$kernel" ] && [ -n "$out" ] || usage
+	[ -z "$modroot" ] || [ -n "$rel" ] || usage
 	local f
 	for f in ${kos[@]+"${kos[@]}"} "$bstackctl" "$script"; do
 		[ -z "$f" ] || [ -f "$f" ] || die "no such file: $f"
@@ -191,20 +187,49 @@ base_archive() {
 	echo "$dir/base-$key.cpio"
 }
 
-stage_stock_modules() {
-	local root=$1 m name
-	if [ -z "$stock_root" ] || [ -z "$stock_rel" ]; then
-		{ read -r stock_rel; read -r stock_root; } < <(bash "$BSTACK_TOP/scripts/stock-kernel.sh")
-	fi
+# The directory of a kernel's modules under its unpacked root: lib/modules
+# (bookworm) or usr/lib/modules (merged /usr, unstable).
+modules_dir() {
+	local d
+	for d in "$modroot/lib/modules/$rel" "$modroot/usr/lib/modules/$rel"; do
+		[ -d "$d/kernel" ] && { echo "$d"; return; }
+	done
+	die "no lib/modules/$rel/kernel under $modroot"
+}
+
+# Stage MODULES and what they depend on, each after its dependencies.
+stage_modules() {
+	local root=$1 dir map staged='' m
+	dir=$(modules_dir)
+	# name (dashes as underscores) -> file, for every module of the kernel
+	map=$(find "$dir/kernel" -name '*.ko*' | awk '{
+		n = $0; sub(/.*\//, "", n); sub(/\.ko(\.(xz|zst|gz))?$/, "", n)
+		gsub(/-/, "_", n); print n, $0 }')
 	mkdir -p "$root/lib/kmod"
 	: > "$root/lib/kmod/order"
-	for m in $STOCK_MODULES; do
-		m=$stock_root/lib/modules/$stock_rel/$m
-		[ -f "$m" ] || die "stock kernel $stock_rel has no ${m##*/}"
-		name=${m##*/}
-		name=${name%.xz}
-		xz -dc "$m" > "$root/lib/kmod/$name"
-		echo "$name" >> "$root/lib/kmod/order"
+
+	# stage_one NAME: its dependencies first, then itself; a module the
+	# kernel has built in has no file and needs nothing.
+	stage_one() {
+		local name=$1 file dep out
+		case " $staged " in *" $name "*) return ;; esac
+		staged="$staged $name"
+		file=$(awk -v n="$name" '$1 == n { print $2; exit }' <<<"$map")
+		[ -n "$file" ] || return 0
+		for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
+			stage_one "$(echo "$dep" | tr - _)"
+		done
+		out=$root/lib/kmod/$name.ko
+		case "$file" in
+		*.xz)	xz -dc "$file" > "$out" ;;
+		*.zst)	zstd -qdc "$file" > "$out" ;;
+		*.gz)	gzip -dc "$file" > "$out" ;;
+		*)	cp "$file" "$out" ;;
+		esac
+		echo "$name.ko" >> "$root/lib/kmod/order"
+	}
+	for m in $MODULES; do
+		stage_one "$m"
 	done
 }
 
@@ -237,7 +262,7 @@ build_overlay() {
 		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pattern" \
 			/usr/bin/bstack-pattern
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
-	[ "$kernel" != stock ] || stage_stock_modules "$root"
+	[ -z "$modroot" ] || stage_modules "$root"
 	echo "$kernel" > "$root/etc/bstack-kernel"
 	pack "$root" "$dest" 1
 	rm -rf "$root"

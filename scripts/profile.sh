@@ -30,7 +30,7 @@ gcc -O2 -shared -fPIC -fvisibility=hidden -Wall -Wextra \
 	-o "$out/tbprof.so" "$BSTACK_TOP/scripts/tbprof.c" ||
 	die "cannot build scripts/tbprof.c"
 make -s -C "$BSTACK_TOP/tools" >&2
-rel=$(stock_module "$out/build.log")
+rel=$(kernel_module 6.12 "$out/build.log")
 
 # Debian's System.map is a stub: take the kernel's text symbols from a
 # guest booted with nokaslr, which puts them at the same addresses in
@@ -41,7 +41,7 @@ if [ ! -s "$syms" ]; then
 	printf '%s\n' '#!/bin/sh' \
 		"grep ' [tT] ' /proc/kallsyms | grep -v '\\[' | sed 's/^/PROFILE-SYM /'" \
 		> "$out/syms.sh"
-	bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock --append nokaslr \
+	bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel 6.12 --append nokaslr \
 		--script "$out/syms.sh" --timeout 300 --test-timeout 300 \
 		--outdir "$out/syms" >&2 || die "the guest that reads the symbols failed"
 	awk '$1 == "PROFILE-SYM" { print $2, $4 }' "$out/syms/script.out" \
@@ -60,7 +60,7 @@ mark=$(awk '$2 == "ksys_sync" { print $1; exit }' "$syms")
 rm -f "$out"/dump.*
 log "profiling $work on raw null_blk, dm and bstack, ${secs}s each"
 use_icount -plugin "$out/tbprof.so,mark=0x$mark,out=$out/dump"
-bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel stock --append nokaslr \
+bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel 6.12 --append nokaslr \
 	--script "$out/guest.sh" --timeout 1200 --test-timeout 1200 \
 	--outdir "$out/guest" >&2 ||
 	die "the profiling guest failed (see $out/guest/serial.log)"

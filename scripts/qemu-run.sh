@@ -2,17 +2,21 @@
 # Boot a kernel in QEMU (TCG) with bstack's test initramfs, run KUnit, test
 # cases or a script in it, and check the serial log.
 #
-#   qemu-run.sh --kernel debug|stock [--tests "NAME ..."|all] [--kunit]
+#   qemu-run.sh --kernel debug|6.1|6.12|unstable [--tests "NAME ..."|all] [--kunit]
 #               [--script FILE | --demo FILE] [--timeout SECS]
 #               [--test-timeout SECS] [--outdir DIR] [--verbose]
 #               [--ko FILE] [--kunit-ko FILE] [--bstackctl FILE]
 #               [--append ARGS] [--mem MB] [--no-kmemleak] [--cases DIR]
+#               [--tag T]
 #   qemu-run.sh --parse LOG [--kernel K] [--outdir DIR]
 #
 # Writes DIR/serial.log (the whole console), DIR/results (one line per
 # check: "PASS|FAIL|SKIP <kernel>/<name> <reason>"), DIR/script.out (with
 # --script: the script's output without kernel lines) and prints a summary.
-# Exits 1 if any check failed, 2 on a usage error.
+# With --tag T (one of several guests of a kernel), the checks of the
+# guest itself (module-load, kunit-load, module-unload-*, kmemleak,
+# kernel-log, guest-end, script) are named <k>-T/<name>; the others keep
+# <k>/<name>. Exits 1 if any check failed, 2 on a usage error.
 #
 # Environment: BSTACK_QEMU_ACCEL (default tcg,thread=single);
 # BSTACK_QEMU_ICOUNT, QEMU's -icount argument (make bench and make profile
@@ -21,7 +25,7 @@
 #
 # Checks:
 #   <k>/module-load              insmod bstack.ko (SKIP when not built)
-#   <k>/kunit-load               insmod bstack_test.ko (--kunit, debug kernel)
+#   <k>/kunit-load               insmod bstack_test.ko (--kunit, a kernel with KUnit)
 #   <k>/kunit/<suite>/<case>     one per KUnit test case; a parameterised
 #                                case is one check, failing params are named
 #   <k>/kunit/<suite>            only when a suite failed outside its cases
@@ -37,10 +41,10 @@ set -euo pipefail
 
 cases_dir=$BSTACK_TOP/tests/cases
 kernel='' tests='' kunit=0 script='' timeout='' test_timeout='' outdir='' verbose=0
-ko='' kunit_ko='' bstackctl='' append='' mem=2048 kmemleak=1 parse_log=''
+ko='' kunit_ko='' inject_ko='' bstackctl='' append='' mem=2048 kmemleak=1 parse_log='' tag=''
 
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,/^#   qemu-run.sh --parse/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -64,6 +68,7 @@ parse_args() {
 		--no-kmemleak)	kmemleak=0; shift ;;
 		--parse)	parse_log=${2:?}; shift 2 ;;
 		--cases)	cases_dir=${2:?}; shift 2 ;;
+		--tag)		tag=${2:?}; shift 2 ;;
 		-h|--help)	usage ;;
 		*)		echo "${0##*/}: unknown argument: $1" >&2; usage ;;
 		esac
@@ -72,10 +77,8 @@ parse_args() {
 		[ -f "$parse_log" ] || die "no such log: $parse_log"
 		return
 	fi
-	case "$kernel" in
-	debug|stock) ;;
-	*) echo "${0##*/}: --kernel debug|stock is required" >&2; usage ;;
-	esac
+	[ -n "$kernel" ] || { echo "${0##*/}: --kernel is required" >&2; usage; }
+	check_kernel "$kernel"
 	[ -z "$script" ] || [ -f "$script" ] || die "no such script: $script"
 	case "$timeout$test_timeout$mem" in
 	*[!0-9]*) die "--timeout, --test-timeout and --mem take whole numbers" ;;
@@ -110,24 +113,15 @@ resolve_tests() {
 	done
 }
 
-# Sets vmlinuz, and stock_rel/stock_root for the stock kernel.
+# Sets rel, vmlinuz and modroot (where the modules the initramfs carries
+# come from, or "-"), from scripts/kernel.sh.
 find_kernel() {
-	case "$kernel" in
-	stock)
-		{ read -r stock_rel; read -r stock_root; } < <(bash "$BSTACK_TOP/scripts/stock-kernel.sh") ||
-			die "scripts/stock-kernel.sh failed"
-		vmlinuz=$stock_root/boot/vmlinuz-$stock_rel
-		;;
-	debug)
-		local kdir=${BSTACK_DEBUG_KDIR:-}
-		if [ -z "$kdir" ]; then
-			log "finding the debug kernel (scripts/debug-kernel.sh; builds it if needed)"
-			kdir=$(bash "$BSTACK_TOP/scripts/debug-kernel.sh") ||
-				die "scripts/debug-kernel.sh failed"
-		fi
-		vmlinuz=$kdir/arch/x86/boot/bzImage
-		;;
-	esac
+	local lines kdir
+	[ "$kernel" != debug ] ||
+		log "finding the debug kernel (scripts/kernel.sh debug; builds it if needed)"
+	lines=$(bash "$BSTACK_TOP/scripts/kernel.sh" "$kernel") ||
+		die "scripts/kernel.sh $kernel failed"
+	{ read -r rel; read -r kdir; read -r vmlinuz; read -r modroot; } <<<"$lines"
 	[ -f "$vmlinuz" ] || die "no kernel image at $vmlinuz"
 }
 
@@ -139,17 +133,18 @@ find_artifacts() {
 		ko=
 	fi
 	if [ "$kunit" = 1 ]; then
-		kunit_ko=${kunit_ko:-$BSTACK_BUILD/debug/bstack_test.ko}
-		if [ "$kernel" != debug ]; then
-			log "note: KUnit runs only on the debug kernel (the stock kernel has no KUnit)"
-			kunit_ko=
-		elif [ ! -f "$kunit_ko" ]; then
-			log "note: $kunit_ko does not exist: KUnit will SKIP"
+		kunit_ko=${kunit_ko:-$BSTACK_BUILD/$kernel/bstack_test.ko}
+		if [ ! -f "$kunit_ko" ]; then
+			log "note: $kunit_ko does not exist (the $kernel kernel has no KUnit, or it is not built): KUnit will SKIP"
 			kunit_ko=
 		fi
 	else
 		kunit_ko=
 	fi
+	# The cases' allocation-failure injector (tests/inject/), loaded by
+	# the cases that need it.
+	inject_ko=$BSTACK_BUILD/$kernel/bstack_inject.ko
+	[ -f "$inject_ko" ] || inject_ko=
 	bstackctl=${bstackctl:-$BSTACK_TOP/tools/bstackctl}
 	if [ ! -x "$bstackctl" ]; then
 		log "note: $bstackctl does not exist: cases that need bstackctl will SKIP"
@@ -161,9 +156,10 @@ build_initramfs() {
 	local args=(--kernel "$kernel" --out "$outdir/initramfs.cpio" --cases "$cases_dir")
 	[ -z "$ko" ] || args+=(--ko "$ko")
 	[ -z "$kunit_ko" ] || args+=(--ko "$kunit_ko")
+	[ -z "$inject_ko" ] || args+=(--ko "$inject_ko")
 	[ -z "$bstackctl" ] || args+=(--bstackctl "$bstackctl")
 	[ -z "$script" ] || args+=(--script "$script")
-	[ "$kernel" != stock ] || args+=(--stock-root "$stock_root" --stock-rel "$stock_rel")
+	[ "$modroot" = - ] || args+=(--modroot "$modroot" --rel "$rel")
 	bash "$BSTACK_TOP/scripts/mkinitramfs.sh" "${args[@]}"
 }
 
@@ -404,6 +400,20 @@ infer_from_log() {
 	case "$cl" in *bstack.script=1*) script=script ;; esac
 }
 
+# With --tag: the guest's own checks carry the tag.
+tag_guest_checks() {
+	if [ -z "$tag" ]; then
+		cat
+		return
+	fi
+	awk -v k="$kernel" -v t="$tag" '{
+		n = $2; sub("^" k "/", "", n)
+		if (n ~ /^(module-load|kunit-load|module-unload-.*|kmemleak|kernel-log|guest-end|script)$/)
+			$2 = k "-" t "/" n
+		print
+	}'
+}
+
 parse_log() {
 	local clean=$outdir/serial.clean qemu_rc secs
 	tr -d '\r' < "$log" > "$clean"
@@ -414,7 +424,7 @@ parse_log() {
 		parse_kunit "$clean"
 		parse_splats "$clean"
 		parse_end "$clean" "$qemu_rc" "$secs"
-	} > "$outdir/results"
+	} | tag_guest_checks > "$outdir/results"
 	if [ -n "$script" ]; then
 		awk '/^BSTACK-BEGIN script/ { on = 1; next }
 		     /^BSTACK-RESULT script / { on = 0 }

@@ -1,11 +1,24 @@
 #!/bin/bash
-# Fetch the newest Debian stock 6.12 kernel that apt offers, unpack it
-# (without installing it) and install its headers. Prints two lines:
+# Fetch the newest Debian bookworm stock kernel of a series that apt offers,
+# unpack it (without installing it) and install its headers.
+#
+#   stock-kernel.sh 6.1|6.12
+#
+# Prints four lines:
 #   the kernel release (e.g. 6.12.117+deb12-amd64)
-#   the unpacked root (boot/vmlinuz-<rel>, lib/modules/<rel>/...)
-# The headers are at /usr/src/linux-headers-<rel>, usable as KDIR.
+#   the build directory, usable as KDIR (/usr/src/linux-headers-<rel>)
+#   the kernel image
+#   the unpacked root, whose lib/modules/<rel>/ holds the modules
+# No patch release is pinned: old ones leave the archive.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+
+series=${1:-}
+case "$series" in
+6.1)	pattern='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
+6.12)	pattern='^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
+*)	die "usage: stock-kernel.sh 6.1|6.12" ;;
+esac
 
 need_pkgs apt
 mkdir -p "$BSTACK_CACHE"
@@ -13,9 +26,8 @@ exec 9>"$BSTACK_CACHE/.stock-kernel.lock"
 flock 9
 
 pick() {
-	apt-cache search --names-only \
-		'^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' |
-		awk '{print $1}' | sort -V | tail -n 1
+	apt-cache search --names-only "$pattern" | awk '{print $1}' |
+		sort -V | tail -n 1
 }
 pkg=$(pick)
 if [ -z "$pkg" ]; then
@@ -23,7 +35,7 @@ if [ -z "$pkg" ]; then
 	touch "$BSTACK_CACHE/.apt-updated"
 	pkg=$(pick)
 fi
-[ -n "$pkg" ] || die "apt offers no linux-image-6.12.*+deb12-amd64-unsigned"
+[ -n "$pkg" ] || die "apt offers no package matching $pattern"
 rel=${pkg#linux-image-}
 rel=${rel%-unsigned}
 root=$BSTACK_CACHE/stock-$rel
@@ -43,4 +55,6 @@ if [ ! -f "$root/.bstack-unpacked" ]; then
 	mv "$root.tmp" "$root"
 fi
 echo "$rel"
+echo "/usr/src/linux-headers-$rel"
+echo "$root/boot/vmlinuz-$rel"
 echo "$root"

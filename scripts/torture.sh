@@ -21,10 +21,8 @@ mkdir -p "$out"
 log "building bstackctl and the test helpers"
 make -s -C "$BSTACK_TOP/tools" >&2
 make -s -C "$BSTACK_TOP/tests/helpers" >&2
-log "finding the debug kernel (built once if needed: about 17 minutes)"
-kdir=$(bash "$BSTACK_TOP/scripts/debug-kernel.sh")
-log "building bstack.ko for the debug kernel"
-build_module "$kdir" "$BSTACK_BUILD/debug" "$out/build.log"
+log "the debug kernel is built once if needed: about 12 minutes"
+kernel_module debug "$out/build.log" > /dev/null
 log "running the torture for ${secs}s, and the other reliability cases"
 bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel debug \
 	--tests "024-memory-pressure 025-deep-stack 026-torture" \

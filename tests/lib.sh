@@ -130,8 +130,11 @@ _requires_one() {
 		[ -d /sys/kernel/debug/kunit ] ||
 			{ echo "the kernel has no KUnit"; return 1; } ;;
 	io_uring)
-		[ -e /proc/sys/kernel/io_uring_disabled ] ||
-			{ echo "the kernel has no io_uring"; return 1; } ;;
+		# io_uring_disabled is 6.6's; the system call is older.
+		grep -q ' __x64_sys_io_uring_setup$' /proc/kallsyms ||
+			{ echo "the kernel has no io_uring"; return 1; }
+		[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ] ||
+			{ echo "io_uring is disabled (kernel.io_uring_disabled)"; return 1; } ;;
 	aio)
 		[ -e /proc/sys/fs/aio-max-nr ] ||
 			{ echo "the kernel has no AIO"; return 1; } ;;
