@@ -7,17 +7,17 @@
 . "$BSTACK_LIB"
 requires bstack bstackctl nullb fio sysvipc aio
 
-nb0=$(nullb_create nullb0 128) || exit 1
-nb1=$(nullb_create nullb1 128) || exit 1
+nb0=$(nullb_create nullb0 32) || exit 1
+nb1=$(nullb_create nullb1 32) || exit 1
 
 # start length lower offset, in sectors: odd lengths and offsets, both
 # lower devices, nullb0 used twice (its two ranges touch), gaps on nullb1.
 segs=$BSTACK_TMP/segments
 cat > "$segs" <<EOF
 0 1001 $nb0 7
-1001 204799 $nb1 3
-205800 100001 $nb0 1008
-305801 8191 $nb1 204805
+1001 20479 $nb1 3
+21480 10001 $nb0 1008
+31481 8191 $nb1 20485
 EOF
 
 # Everything below is computed from $segs, independently of the driver.
@@ -40,8 +40,8 @@ run_fio() {
 		--verify=crc32c --verify_fatal=1 --randseed="$seed" \
 		--verify_state_save=0
 }
-run_fio libaio 1 16 32m
-run_fio psync 2 1 16m
+run_fio libaio 1 16 8m
+run_fio psync 2 1 4m
 
 # ---- stamp 8 tagged sectors across each segment boundary (and at both
 # ends), so every segment has known data at its edges.

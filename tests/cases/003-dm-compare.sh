@@ -7,17 +7,17 @@
 . "$BSTACK_LIB"
 requires bstack bstackctl nullb dm fio sysvipc aio
 
-nb0=$(nullb_create nullb0 64) || exit 1
-nb1=$(nullb_create nullb1 64) || exit 1
+nb0=$(nullb_create nullb0 16) || exit 1
+nb1=$(nullb_create nullb1 16) || exit 1
 
 table=$BSTACK_TMP/table
 cat > "$table" <<EOF
 0 777 linear $nb1 5
-777 50000 linear $nb0 11
-50777 30001 linear $nb1 782
-80778 9 linear $nb0 50011
+777 12000 linear $nb0 11
+12777 7001 linear $nb1 782
+19778 9 linear $nb0 12011
 EOF
-total=80787
+total=19787
 
 # fill DEV SEED: random data over all of DEV, in odd sizes, direct I/O.
 fill() {

@@ -21,7 +21,7 @@ fio_verify() {
 		info "fio $engine on $1 at $2+$3: randwrite bsrange=512-256k verify=crc32c"
 		must "fio $engine" fio --name="t005-$engine" --filename="$1" \
 			--direct=1 --ioengine="$engine" --iodepth="$depth" \
-			--offset="$2" --size="$3" --io_size=4m \
+			--offset="$2" --size="$3" --io_size=2m \
 			--rw=randwrite --bsrange=512-256k --verify=crc32c \
 			--verify_fatal=1 --verify_state_save=0
 	done
@@ -44,14 +44,14 @@ check_table() {
 	bstack_remove "$name"
 }
 
-check_table s2c8 "0 65536 striped 2 8 $nb0 7 $nb1 3" 0 65536
+check_table s2c8 "0 16384 striped 2 8 $nb0 7 $nb1 3" 0 16384
 dev=$(bstack_create hints < "$BSTACK_TMP/s2c8.table") || exit 1
 expect_eq "$(cat "/sys/block/${dev#/dev/}/queue/minimum_io_size")" 4096 "io_min of 2 x 8"
 expect_eq "$(cat "/sys/block/${dev#/dev/}/queue/optimal_io_size")" 8192 "io_opt of 2 x 8"
 bstack_remove hints
 
-check_table s3c24 "0 72000 striped 3 24 $nb0 1001 $nb1 5 $nb2 77" 0 72000
-check_table s2c128 "0 131072 striped 2 128 $nb1 9 $nb2 4097" 0 131072
+check_table s3c24 "0 14400 striped 3 24 $nb0 1001 $nb1 5 $nb2 77" 0 14400
+check_table s2c128 "0 32768 striped 2 128 $nb1 9 $nb2 4097" 0 32768
 # Mixed: striped | linear | zero | error | striped with a chunk of 100; fio
 # writes across the striped|linear boundary and over the last striped line.
 check_table mixed "0 4800 striped 3 8 $nb0 200001 $nb1 100003 $nb2 150007

@@ -11,14 +11,15 @@
 . "$BSTACK_LIB"
 requires bstack bstackctl nullb fio sysvipc aio
 
-nb0=$(nullb_create nullb0 16) || exit 1
-nb1=$(nullb_create nullb1 16) || exit 1
-S=32768		# sectors
+# The size of the devices is the size of every copy below.
+nb0=$(nullb_create nullb0 4) || exit 1
+nb1=$(nullb_create nullb1 4) || exit 1
+S=8192		# sectors, all of them
 
 one() { printf '0 %s linear %s 0\n' "$S" "$1"; }
 three() {
-	printf '0 10001 linear %s 0\n10001 9999 linear %s 10001\n20000 %s linear %s 20000\n' \
-		"$1" "$1" $((S - 20000)) "$1"
+	printf '0 2501 linear %s 0\n2501 2499 linear %s 2501\n5000 %s linear %s 5000\n' \
+		"$1" "$1" $((S - 5000)) "$1"
 }
 dev=$(one "$nb0" | bstack_create t013) || exit 1
 
@@ -33,7 +34,7 @@ runs=$BSTACK_TMP/runs
 		n=$((n + 1))
 		fio --name="t013-$n" --filename="$dev" --direct=1 \
 			--ioengine=libaio --iodepth=16 --rw=randwrite \
-			--bsrange=4k-64k --size=16m --io_size=8m \
+			--bsrange=4k-64k --size=4m --io_size=8m \
 			--verify=crc32c --verify_fatal=1 --verify_state_save=0 \
 			--randseed="$n" > "$BSTACK_TMP/fio.$n" 2>&1
 		echo "$n $?" >> "$runs"

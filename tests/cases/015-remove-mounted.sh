@@ -5,7 +5,7 @@
 . "$BSTACK_LIB"
 requires bstack bstackctl nullb
 grep -qw ext4 /proc/filesystems ||
-	skip "the kernel has no ext4 (on the stock kernel it is a module the initramfs does not carry)"
+	skip "the kernel has no ext4"
 
 nb=$(nullb_create nullb0 32) || exit 1
 dev=$(printf '0 65536 linear %s 0\n' "$nb" | bstack_create t015) || exit 1

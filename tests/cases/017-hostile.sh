@@ -114,7 +114,7 @@ expect_eq "$(bstackctl ls)" "No devices found" "devices after the cleanup"
 
 # ---- the fuzzer
 iters=3000
-[ "$(cat /etc/bstack-kernel 2>/dev/null)" = stock ] && iters=20000
+[ "$(cat /etc/bstack-kernel 2>/dev/null)" = debug ] || iters=20000
 bstack-ioctl fuzz "$iters" 17 > "$BSTACK_TMP/fuzz" 2>&1 ||
 	fail "the fuzzer failed: $(tail -n 1 "$BSTACK_TMP/fuzz")"
 info "fuzzer: $iters mutated ioctls: $(tr '\n' ' ' < "$BSTACK_TMP/fuzz")"

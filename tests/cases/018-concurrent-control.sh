@@ -10,7 +10,7 @@ requires bstack bstackctl nullb fio sysvipc timeout
 
 nb=$(nullb_create nullb0 64) || exit 1
 secs=20
-[ "$(cat /etc/bstack-kernel 2>/dev/null)" = stock ] || secs=40
+[ "$(cat /etc/bstack-kernel 2>/dev/null)" = debug ] && secs=40
 
 io=$(printf '0 16384 linear %s 0\n' "$nb" | bstack_create t018io) || exit 1
 fio --name=t018 --filename="$io" --direct=1 --rw=randwrite --bs=4k \

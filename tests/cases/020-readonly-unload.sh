@@ -25,7 +25,7 @@ cmp_range "$dev" 0 "$BSTACK_TMP/pat" 0 32 || fail "reads through the read-only d
 info "read-only: writes get EPERM, reads work"
 
 if grep -q '^bstack_test ' /proc/modules; then
-	info "bstack_test is loaded, so rmmod would be refused for it: the unload check runs on the stock kernel"
+	info "bstack_test is loaded, so rmmod would be refused for it: the unload check runs in the guests without KUnit"
 else
 	if rmmod bstack 2> "$BSTACK_TMP/rmmod.err"; then
 		fail "rmmod bstack succeeded with a device that has a table"

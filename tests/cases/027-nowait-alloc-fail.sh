@@ -20,15 +20,15 @@ cleanup_push "rmmod bstack_inject"
 
 # Pieces up to 512 KiB, so that blk-mq never has to split one of the
 # writer's (up to 256 KiB), which it refuses to do for REQ_NOWAIT.
-nb0=$(nullb_create nullb0 16 512 max_sectors=1024) || exit 1
-nb1=$(nullb_create nullb1 16 512 max_sectors=1024) || exit 1
+nb0=$(nullb_create nullb0 8 512 max_sectors=1024) || exit 1
+nb1=$(nullb_create nullb1 8 512 max_sectors=1024) || exit 1
 # The same writes on a raw null_blk, for what the kernel answers with
 # EAGAIN before any driver sees them.
-raw=$(nullb_create nullb2 24 512 max_sectors=1024) || exit 1
+raw=$(nullb_create nullb2 8 512 max_sectors=1024) || exit 1
 # 4 KiB chunks: the writer's 4 KiB..256 KiB writes are split in up to 64.
 dev=$(bstack_create t027 <<TABLE
-0 16384 linear $nb0 0
-16384 32768 striped 2 8 $nb0 16384 $nb1 0
+0 4096 linear $nb0 0
+4096 12288 striped 2 8 $nb0 4096 $nb1 0
 TABLE
 ) || exit 1
 again() { sed -n 's/.* again \([0-9]*\) .*/\1/p' "$1"; }
@@ -36,7 +36,7 @@ again() { sed -n 's/.* again \([0-9]*\) .*/\1/p' "$1"; }
 # raw_again SEED: how many of the writes of SEED get EAGAIN on raw null_blk.
 raw_again() {
 	must "raw writes, seed $1" bstack-pattern write --nowait --seed "$1" \
-		"$raw" 0 49152 > "$BSTACK_TMP/raw$1"
+		"$raw" 0 16384 > "$BSTACK_TMP/raw$1"
 	again "$BSTACK_TMP/raw$1"
 }
 
@@ -48,7 +48,7 @@ nowait_writes() {
 	r=$(raw_again "$2") || exit 1
 	before=$(cat "$P/injected")
 	echo "$1" > "$P/every"
-	sh -c "echo \$\$ > $P/pid && exec bstack-pattern write --nowait --seed $2 $dev 0 49152" \
+	sh -c "echo \$\$ > $P/pid && exec bstack-pattern write --nowait --seed $2 $dev 0 16384" \
 		> "$BSTACK_TMP/w$2" 2> "$BSTACK_TMP/w$2.err"
 	rc=$?
 	echo 0 > "$P/pid"
@@ -57,12 +57,12 @@ nowait_writes() {
 	a=$(($(again "$BSTACK_TMP/w$2") - r))
 	[ "$n" -gt 0 ] || fail "no allocation failed (every=$1)"
 	[ "$a" -gt 0 ] || fail "no write ended with EAGAIN while $n allocations failed (every=$1)"
-	must "verify seed $2" bstack-pattern verify --seed "$2" "$dev" 0 49152 > /dev/null
+	must "verify seed $2" bstack-pattern verify --seed "$2" "$dev" 0 16384 > /dev/null
 	info "one in $1: $n allocations failed, $a of $(awk '{ print $2 }' "$BSTACK_TMP/w$2") writes ended with EAGAIN (and $r more, as on raw null_blk) and were written again; data verified"
 }
 
 r=$(raw_again 1) || exit 1
-must "write, no fault" bstack-pattern write --nowait --seed 1 "$dev" 0 49152 > "$BSTACK_TMP/w1"
+must "write, no fault" bstack-pattern write --nowait --seed 1 "$dev" 0 16384 > "$BSTACK_TMP/w1"
 expect_eq "$(again "$BSTACK_TMP/w1")" "$r" "EAGAINs with no fault set, as on raw null_blk"
 # Each write's first allocation fails: each ends with EAGAIN, once.
 nowait_writes 1 2
