@@ -96,14 +96,32 @@ if [ "$tests" = all ]; then
 	tests=$(cd "$BSTACK_TOP/tests/cases" && ls -- *.sh | sed 's/\.sh$//' | tr '\n' ' ')
 fi
 
-# The debug kernel's cases, in two halves of about equal time: the slow
-# ones (by their last timings in Documentation/kernels.md) alternate.
+# The debug kernel's cases, over two guests of about equal time: the
+# longest first, each to the guest with less so far; the first guest also
+# runs KUnit (about 30 s). The times are those of the last run on this
+# machine, in $BSTACK_CACHE/debug-case-times; a case not there counts 30 s.
+case_times=$BSTACK_CACHE/debug-case-times
 split_debug() {	# split_debug 1|2
-	local i=0 t
+	local t s
 	for t in $tests; do
-		i=$((i + 1))
-		[ $((i % 2)) -eq $(($1 % 2)) ] && echo "$t"
-	done | tr '\n' ' '
+		s=$(awk -v c="$t" '$1 == c { print $2 }' "$case_times" 2>/dev/null)
+		echo "$t ${s:-30}"
+	done | sort -k2,2nr -k1,1 | awk -v want="$1" '
+		BEGIN { load[1] = 30; load[2] = 0 }
+		{ g = load[1] <= load[2] ? 1 : 2; load[g] += $2; if (g == want) print $1 }' |
+		sort | tr '\n' ' '
+}
+
+# Keep the debug cases' times for the next split.
+save_debug_times() {
+	local f
+	mkdir -p "$BSTACK_CACHE"
+	{
+		for f in "$out"/debug-[12]/results; do
+			[ -f "$f" ] && sed -n 's|^[A-Z]* debug/\([0-9][0-9][0-9]-[^ ]*\) \([0-9]*\)s$|\1 \2|p' "$f"
+		done
+		cat "$case_times" 2>/dev/null
+	} | awk '!seen[$1]++' > "$case_times.tmp" && mv "$case_times.tmp" "$case_times"
 }
 
 pids=() names=()
@@ -143,6 +161,7 @@ for i in "${!pids[@]}"; do
 	cat "$out/$name/results"
 done
 
+save_debug_times
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")
 skipped=$(grep -c '^SKIP ' "$results")
