@@ -1,5 +1,5 @@
 #!/bin/sh
-# The guest side of "make demo": runs inside QEMU on the stock kernel, with
+# The guest side of "make demo": runs inside QEMU on a stock kernel, with
 # bstack.ko loaded. Shows each command and what it printed.
 . /tests/lib.sh
 
@@ -25,6 +25,7 @@ fio_iops() {	# fio_iops DEV: 4k random-read IOPS, io_uring QD32, 3 s
 }
 
 say "bstack $(bstackctl version 2>/dev/null | sed -n 's/Driver version: //p') on Linux $(uname -r)"
+run bstackctl version
 nullb_create nullb0 256 > /dev/null || exit 1
 nullb_create nullb1 256 > /dev/null || exit 1
 run ls -l /dev/nullb0 /dev/nullb1
