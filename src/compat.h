@@ -345,7 +345,10 @@ static inline void bstack_limits_not_zoned(struct bstack_limits *l)
 static inline void bstack_queue_set_flags(struct request_queue *q,
 					  blk_features_t f)
 {
-	blk_queue_write_cache(q, f & BLK_FEAT_WRITE_CACHE, f & BLK_FEAT_FUA);
+	bool wc = f & BLK_FEAT_WRITE_CACHE;
+
+	/* FUA means something only with a write cache, as 6.11 has it. */
+	blk_queue_write_cache(q, wc, wc && (f & BLK_FEAT_FUA));
 	if (f & BLK_FEAT_ROTATIONAL)
 		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
 	else

@@ -516,7 +516,16 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	/* Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT. */
 	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
 	if (unlikely(!io)) {
-		bstack_bio_wouldblock(bd, t, bio);
+		if (gfp == GFP_NOWAIT) {
+			bstack_bio_wouldblock(bd, t, bio);
+			return;
+		}
+		/*
+		 * Waiting, only a refusal fails: bio_split() takes no atomic
+		 * write or zone append, which bstack does not offer.
+		 */
+		percpu_ref_put(&t->ref);
+		bio_io_error(bio);
 		return;
 	}
 	bstack_io_start_acct(bd, io, bio, sectors);
