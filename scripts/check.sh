@@ -120,7 +120,7 @@ save_debug_times() {
 		for f in "$out"/debug-[12]/results; do
 			[ -f "$f" ] && sed -n 's|^[A-Z]* debug/\([0-9][0-9][0-9]-[^ ]*\) \([0-9]*\)s$|\1 \2|p' "$f"
 		done
-		cat "$case_times" 2>/dev/null
+		[ ! -f "$case_times" ] || cat "$case_times"
 	} | awk '!seen[$1]++' > "$case_times.tmp" && mv "$case_times.tmp" "$case_times"
 }
 
