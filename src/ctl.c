@@ -94,6 +94,35 @@ static int bstack_check_name(const char *name, char *err)
 	return 0;
 }
 
+/*
+ * A new name or uuid becomes a udev link (/dev/bstack/NAME,
+ * /dev/disk/by-id/bstack-uuid-UUID), so it keeps to the characters that
+ * udev carries unmangled: dm's set. Lookups only need the string checks.
+ */
+static bool bstack_udev_safe(char c)
+{
+	return isalnum(c) || strchr("#+-.:=@_", c);
+}
+
+static int bstack_check_new(const char *s, size_t size, const char *what,
+			    bool empty_ok, char *err)
+{
+	int r = bstack_check_string(s, size, what, empty_ok, err);
+	size_t i;
+
+	if (r)
+		return r;
+	for (i = 0; s[i]; i++) {
+		if (!bstack_udev_safe(s[i])) {
+			snprintf(err, BSTACK_ERROR_LEN,
+				 "the %s has '%c' at byte %zu: a %s may use 0-9 A-Z a-z and # + - . : = @ _",
+				 what, s[i], i, what);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static struct bstack_device *bstack_ctl_no_device(struct bstack_ioctl *hdr)
 {
 	snprintf(hdr->error, BSTACK_ERROR_LEN, "no device named '%s'",
@@ -217,10 +246,13 @@ static int bstack_ctl_create(struct bstack_ioctl *hdr,
 	int r;
 
 	r = bstack_check_name(hdr->name, hdr->error);
+	if (!r)
+		r = bstack_check_new(hdr->name, BSTACK_NAME_LEN, "name", false,
+				     hdr->error);
 	if (r)
 		return r;
-	r = bstack_check_string(hdr->uuid, BSTACK_UUID_LEN, "uuid", true,
-				hdr->error);
+	r = bstack_check_new(hdr->uuid, BSTACK_UUID_LEN, "uuid", true,
+			     hdr->error);
 	if (r)
 		return r;
 	r = bstack_device_create(hdr->name, hdr->uuid,
@@ -556,11 +588,15 @@ static int bstack_ctl_rename(struct bstack_ioctl *hdr,
 			 hdr->data_len, sizeof(*args));
 		return -EINVAL;
 	}
-	if (uuid)
-		r = bstack_check_string(args->new, sizeof(args->new), "uuid",
-					false, hdr->error);
-	else
+	if (uuid) {
+		r = bstack_check_new(args->new, sizeof(args->new), "uuid",
+				     false, hdr->error);
+	} else {
 		r = bstack_check_name(args->new, hdr->error);
+		if (!r)
+			r = bstack_check_new(args->new, sizeof(args->new),
+					     "name", false, hdr->error);
+	}
 	if (r)
 		return r;
 	r = bstack_device_rename(bd, args->new, uuid, hdr->error);

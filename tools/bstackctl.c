@@ -10,6 +10,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -343,32 +344,82 @@ static int control_call(const struct cmd *c, const struct request *req,
 
 /* ---- checks and input --------------------------------------------------- */
 
+/*
+ * A name or uuid becomes a udev link, so it keeps to the characters udev
+ * carries unmangled, as dm's do; the kernel checks the same. Returns the
+ * first other character's offset, or -1.
+ */
+#define UDEV_SAFE_SET	"0-9 A-Z a-z and # + - . : = @ _"
+
+static ssize_t udev_unsafe_at(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned char ch = s[i];
+
+		if (ch >= 0x80 || !(isalnum(ch) || strchr("#+-.:=@_", ch)))
+			return i;
+	}
+	return -1;
+}
+
+/* Say which character at @at of @s is wrong, quoted or as a byte value. */
+static void describe_char(const char *s, ssize_t at, char *buf, size_t size)
+{
+	unsigned char ch = s[at];
+
+	if (isgraph(ch) && ch != '\'')
+		snprintf(buf, size, "'%c' at byte %zd", ch, at);
+	else if (ch == ' ')
+		snprintf(buf, size, "a space at byte %zd", at);
+	else
+		snprintf(buf, size, "byte 0x%02x at byte %zd", ch, at);
+}
+
 /* The kernel checks names too; checking here gives a clear message early. */
 static int check_name(const struct cmd *c, const char *name)
 {
-	const char *why = NULL;
+	const char *why = NULL, *hint = "";
+	char bad[64];
+	ssize_t at;
 
-	if (!*name)
+	if (!*name) {
 		why = "it is empty";
-	else if (strlen(name) > BSTACK_NAME_MAX)
+	} else if (strlen(name) > BSTACK_NAME_MAX) {
 		why = "it is longer than " STR(BSTACK_NAME_MAX) " bytes";
-	else if (strchr(name, '/'))
-		why = "it contains '/'";
-	else if (!strcmp(name, ".") || !strcmp(name, ".."))
+	} else if (!strcmp(name, ".") || !strcmp(name, "..")) {
 		why = "'.' and '..' are reserved";
+	} else if ((at = udev_unsafe_at(name)) >= 0) {
+		describe_char(name, at, bad, sizeof(bad));
+		why = bad;
+		hint = "; a name may use " UDEV_SAFE_SET;
+	}
 	if (!why)
 		return 0;
-	error_ctx(c, NULL, "invalid device name '%.*s%s': %s", 40, name,
-		  strlen(name) > 40 ? "..." : "", why);
+	error_ctx(c, NULL, "invalid device name '%.*s%s': %s%s", 40, name,
+		  strlen(name) > 40 ? "..." : "", why, hint);
 	return -1;
 }
 
 static int check_uuid(const struct cmd *c, const char *name, const char *uuid)
 {
-	if (!uuid || strlen(uuid) <= BSTACK_UUID_MAX)
+	char why[64];
+	ssize_t at;
+
+	if (!uuid)
 		return 0;
-	error_ctx(c, name, "the uuid is %zu bytes long, the limit is %d",
-		  strlen(uuid), BSTACK_UUID_MAX);
+	if (strlen(uuid) > BSTACK_UUID_MAX) {
+		error_ctx(c, name, "the uuid is %zu bytes long, the limit is %d",
+			  strlen(uuid), BSTACK_UUID_MAX);
+		return -1;
+	}
+	at = udev_unsafe_at(uuid);
+	if (at < 0)
+		return 0;
+	describe_char(uuid, at, why, sizeof(why));
+	error_ctx(c, name, "invalid uuid '%.*s%s': %s; a uuid may use "
+		  UDEV_SAFE_SET, 40, uuid, strlen(uuid) > 40 ? "..." : "", why);
 	return -1;
 }
 

@@ -97,7 +97,25 @@ badcmd "a cycle of three" "maps t017 already: this table would make a cycle" \
 	bstackctl load t017 --table "0 8 linear $up2 0"
 bstack_remove t017v
 bstack_remove t017u
-badcmd "rename to a bad name" "name" bstackctl rename t017 "a b"
+badcmd "rename to a bad name" "a space at byte 1" bstackctl rename t017 "a b"
+# Names and uuids become udev links: dm's characters only, and the message
+# names the one that is wrong. bstackctl checks first; the kernel too.
+badcmd "a name with '*'" "'*' at byte 1; a name may use 0-9 A-Z a-z" \
+	bstackctl create 'a*b' --table "0 8 zero"
+badcmd "a uuid with a space" "a space at byte 3" \
+	bstackctl create t017u --uuid "abc def" --table "0 8 zero"
+badcmd "the kernel: a name with '*'" "EINVAL: the name has '*' at byte 1" \
+	bstack-ioctl create 'a*b'
+badcmd "the kernel: a name with a quote" "the name has '\"' at byte 0" \
+	bstack-ioctl create '"x'
+badcmd "the kernel: a uuid with '\$'" "the uuid has '\$' at byte 2" \
+	bstack-ioctl create t017w 'ab$c'
+badcmd "the kernel: rename to a name with '!'" "the name has '!' at byte 1" \
+	bstack-ioctl rename t017 'a!'
+must "a name of every allowed character" \
+	bstackctl create 'Az09#+-.:=@_' --uuid 'U-1:2=3@4_5#6+7.8' --table "0 8 zero"
+must "rename it" bstackctl rename 'Az09#+-.:=@_' 'b.c'
+bstack_remove 'b.c'
 badcmd "suspend --timeout 0" "--timeout" bstackctl suspend --timeout 0 t017
 badcmd "suspend --timeout abc" "--timeout" bstackctl suspend --timeout abc t017
 badcmd "an unknown verb" "unknown verb" bstackctl frobnicate

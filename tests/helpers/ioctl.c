@@ -15,6 +15,14 @@
  *	capability, then check that each command that changes state fails
  *	with EPERM and that the read-only ones still work. Exits 1 on any
  *	mismatch.
+ *
+ *   bstack-ioctl create NAME [UUID]
+ *	Create a device without a table, with NAME and UUID as given,
+ *	unchecked by bstackctl, so that the kernel's own checks are seen.
+ *	Prints the kernel's message and exits 1 if it refuses.
+ *
+ *   bstack-ioctl rename NAME NEW
+ *	The same for a rename.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -329,13 +337,48 @@ static int unpriv(int fd)
 	return bad;
 }
 
+/* CREATE (no table) NAME with uuid ARG, or RENAME NAME to ARG. */
+static int raw_call(int fd, unsigned long cmd, const char *name,
+		    const char *arg)
+{
+	struct bstack_ioctl *h = aligned_alloc(8, BUF_SIZE);
+	struct bstack_rename *rn;
+	int ret = 0;
+
+	if (!h)
+		return 1;
+	memset(h, 0, BUF_SIZE);
+	h->version[0] = BSTACK_VERSION_MAJOR;
+	h->data_size = 64U << 10;
+	h->data_start = DATA_START;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	if (cmd == BSTACK_RENAME) {
+		rn = (struct bstack_rename *)((char *)h + DATA_START);
+		snprintf(rn->new, sizeof(rn->new), "%s", arg);
+		h->data_len = sizeof(*rn);
+	} else if (arg) {
+		snprintf(h->uuid, sizeof(h->uuid), "%s", arg);
+	}
+	if (ioctl(fd, cmd, h) < 0) {
+		fprintf(stderr, "bstack-ioctl: %s: %s: %s\n",
+			cmd == BSTACK_RENAME ? "rename" : "create",
+			strerrorname_np(errno), h->error);
+		ret = 1;
+	}
+	free(h);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	int fd, ret;
 
-	if (argc < 2 || (strcmp(argv[1], "fuzz") && strcmp(argv[1], "unpriv")) ||
-	    (!strcmp(argv[1], "fuzz") && argc != 4)) {
-		fprintf(stderr, "usage: bstack-ioctl fuzz ITERATIONS SEED | unpriv\n");
+	if (argc < 2 ||
+	    (!strcmp(argv[1], "fuzz") ? argc != 4 :
+	     !strcmp(argv[1], "unpriv") ? argc != 2 :
+	     !strcmp(argv[1], "create") ? argc != 3 && argc != 4 :
+	     !strcmp(argv[1], "rename") ? argc != 4 : 1)) {
+		fprintf(stderr, "usage: bstack-ioctl fuzz ITERATIONS SEED | unpriv | create NAME [UUID] | rename NAME NEW\n");
 		return 2;
 	}
 	fd = open(CONTROL, O_RDWR | O_CLOEXEC);
@@ -346,6 +389,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "fuzz"))
 		ret = fuzz(fd, strtoul(argv[2], NULL, 0),
 			   strtoull(argv[3], NULL, 0));
+	else if (!strcmp(argv[1], "create"))
+		ret = raw_call(fd, BSTACK_CREATE, argv[2],
+			       argc == 4 ? argv[3] : NULL);
+	else if (!strcmp(argv[1], "rename"))
+		ret = raw_call(fd, BSTACK_RENAME, argv[2], argv[3]);
 	else
 		ret = unpriv(fd);
 	close(fd);

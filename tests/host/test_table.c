@@ -742,8 +742,17 @@ static int test_cli_usage_errors(void)
 static int test_cli_bad_names(void)
 {
 	TRY(expect_ctl("/nonexistent", NULL, 1,
-		       "bstackctl: remove: invalid device name 'a/b': it contains '/'\n",
+		       "bstackctl: remove: invalid device name 'a/b': '/' at byte 1; a name may use 0-9 A-Z a-z and # + - . : = @ _\n",
 		       ARGV("remove", "a/b")));
+	TRY(expect_ctl("/nonexistent", NULL, 1,
+		       "bstackctl: create: invalid device name 'x y': a space at byte 1; a name may use 0-9 A-Z a-z and # + - . : = @ _\n",
+		       ARGV("create", "x y", "--notable")));
+	TRY(expect_ctl("/nonexistent", NULL, 1,
+		       "bstackctl: rename: invalid device name 'b\xc3\xa9': byte 0xc3 at byte 1; a name may use 0-9 A-Z a-z and # + - . : = @ _\n",
+		       ARGV("rename", "a", "b\xc3\xa9")));
+	TRY(expect_ctl("/nonexistent", NULL, 1,
+		       "bstackctl: create d: invalid uuid 'u$': '$' at byte 1; a uuid may use 0-9 A-Z a-z and # + - . : = @ _\n",
+		       ARGV("create", "d", "--uuid", "u$", "--notable")));
 	TRY(expect_ctl("/nonexistent", NULL, 1,
 		       "bstackctl: table: invalid device name '..': '.' and '..' are reserved\n",
 		       ARGV("table", "..")));
