@@ -8,7 +8,9 @@
 # The result is two newc cpio archives, concatenated (the kernel unpacks
 # them in order, the second on top of the first):
 #   1. the base: busybox (with its links), fio, dmsetup, lsblk, GNU cmp and
-#      md5sum, every library that ldd lists for them, and the loader. It
+#      md5sum, udevadm (systemd-udevd) with Debian's stock block-device
+#      rules (UDEV_RULES), every library that ldd lists for them, and the
+#      loader. It
 #      depends only on the host's binaries, so it is built once and cached
 #      in $BSTACK_CACHE/initramfs/ (keyed by the binaries and this script).
 #      It is stored uncompressed: fio's libraries make it ~85 MB, and under
@@ -17,7 +19,9 @@
 #      /init (scripts/guest-init.sh), tests/lib.sh and tests/cases/*.sh (or
 #      --cases DIR/*.sh) under /tests, the .ko files under /lib/bstack/
 #      (names listed in /lib/bstack/order), bstackctl as /usr/sbin/bstackctl,
-#      a demo/bench script as /tests/script.sh, /etc/bstack-kernel (the
+#      a demo/bench script as /tests/script.sh, bstack's dist/ files (udev
+#      rules and the like) under /usr/share/bstack/dist, for the cases that
+#      install them, /etc/bstack-kernel (the
 #      kernel's name in the matrix), and, with --modroot, the modules the
 #      cases need (MODULES below) with everything they depend on,
 #      decompressed under /lib/kmod/ (load order in /lib/kmod/order).
@@ -25,11 +29,14 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 # Bump to invalidate cached bases (the code that builds them is hashed too).
-BASE_FORMAT=1
+BASE_FORMAT=2
 # The modules the cases need from a kernel that does not build them in.
 # Their dependencies come along, found with modinfo, so that a module
 # that moves or gains one between releases is still found.
 MODULES="configfs null_blk loop dm_mod ext4 crc32c_generic"
+# The host's udev rules that a Debian system applies to block devices; the
+# udev cases add bstack's own (dist/60-bstack.rules) beside them.
+UDEV_RULES="50-udev-default.rules 60-block.rules 60-persistent-storage.rules 99-systemd.rules"
 
 usage() {
 	cat >&2 <<EOF
@@ -74,7 +81,17 @@ parse_args() {
 # util-linux's too, for the write-zeroes case.
 base_bins() {
 	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard losetup \
-		fallocate || true
+		fallocate udevadm || true
+}
+
+# The host's copies of UDEV_RULES.
+udev_rules() {
+	local r d
+	for r in $UDEV_RULES; do
+		for d in /usr/lib/udev/rules.d /lib/udev/rules.d; do
+			[ -f "$d/$r" ] && { echo "$d/$r"; break; }
+		done
+	done
 }
 
 # Every library a dynamic binary needs, as ldd resolves it, and the loader.
@@ -138,12 +155,12 @@ base_key() {
 		echo "format $BASE_FORMAT"
 		declare -f build_base make_skeleton stage_bin stage_file libs_of pack
 		# shellcheck disable=SC2046
-		stat -L -c '%n %s %Y' $(base_bins) $base_libs
+		stat -L -c '%n %s %Y' $(base_bins) $base_libs $(udev_rules)
 	} | sha256sum | cut -c1-16
 }
 
 build_base() {
-	local dest=$1 root bin lib
+	local dest=$1 root bin lib f
 	root=$(mktemp -d "$dest.XXXXXX.d")
 	log "building the initramfs base (cached as $dest)"
 	# Merged /usr, as on the host, so ldd's paths land where they say.
@@ -154,6 +171,14 @@ build_base() {
 	for bin in $(base_bins); do
 		stage_bin "$root" "$bin" "/usr${bin#/usr}"
 	done
+	# udevadm is systemd-udevd too, by the name it is run by.
+	if [ -e "$root/usr/bin/udevadm" ]; then
+		mkdir -p "$root/usr/lib/systemd" "$root/usr/lib/udev/rules.d"
+		ln -s /usr/bin/udevadm "$root/usr/lib/systemd/systemd-udevd"
+		for f in $(udev_rules); do
+			cp "$f" "$root/usr/lib/udev/rules.d/"
+		done
+	fi
 	# busybox provides every command the base has no binary for.
 	busybox --list-full | while IFS= read -r bin; do
 		case "$bin" in
@@ -262,6 +287,8 @@ build_overlay() {
 		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pattern" \
 			/usr/bin/bstack-pattern
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
+	mkdir -p "$root/usr/share/bstack"
+	cp -r "$BSTACK_TOP/dist" "$root/usr/share/bstack/dist"
 	[ -z "$modroot" ] || stage_modules "$root"
 	echo "$kernel" > "$root/etc/bstack-kernel"
 	pack "$root" "$dest" 1

@@ -141,6 +141,11 @@ _requires_one() {
 	sysvipc)
 		[ -e /proc/sysvipc/shm ] ||
 			{ echo "the kernel has no SysV IPC (fio needs it)"; return 1; } ;;
+	udev)
+		[ -x /usr/lib/systemd/systemd-udevd ] ||
+			{ echo "systemd-udevd is not in the initramfs (install Debian's udev on the host)"; return 1; }
+		[ -f /usr/share/bstack/dist/60-bstack.rules ] ||
+			{ echo "bstack's udev rules are not in the initramfs"; return 1; } ;;
 	debug-kernel)
 		[ "$(cat /etc/bstack-kernel 2>/dev/null)" = debug ] ||
 			{ echo "needs the debug kernel"; return 1; } ;;
@@ -432,6 +437,49 @@ wait_gone() {
 		[ $_t -le 50 ] || fail "$1 is still there 5 s after its last close"
 		sleep 0.1
 	done
+}
+
+# ---------------------------------------------------------------- udev
+
+# udev_start: install bstack's udev rules beside Debian's and start a real
+# systemd-udevd, as a booted system has; both go when the case exits, so
+# that the other cases see no udev.
+udev_start() {
+	mkdir -p /etc/udev/rules.d
+	cp /usr/share/bstack/dist/60-bstack.rules /etc/udev/rules.d/
+	cleanup_push udev_stop
+	/usr/lib/systemd/systemd-udevd --daemon --resolve-names=never \
+		> "$BSTACK_TMP/udevd.log" 2>&1 ||
+		fail "systemd-udevd did not start: $(tail -n 1 "$BSTACK_TMP/udevd.log")"
+	wait_for 10 "systemd-udevd made /run/udev/control" test -S /run/udev/control
+	udevadm trigger --subsystem-match=block --action=add
+	udevadm settle --timeout=30 || fail "udevadm settle timed out after the start"
+}
+
+udev_stop() {
+	_pid=$(pidof systemd-udevd)
+	if [ -n "$_pid" ]; then
+		udevadm control --exit 2>/dev/null || kill $_pid
+		_t=0
+		while pidof systemd-udevd > /dev/null && [ $_t -lt 50 ]; do
+			_t=$((_t + 1))
+			sleep 0.1
+		done
+		pidof systemd-udevd > /dev/null && kill -KILL $(pidof systemd-udevd)
+	fi
+	rm -f /etc/udev/rules.d/60-bstack.rules
+	rm -rf /run/udev
+}
+
+# udev_prop DEV KEY: the value udev's database holds for KEY of DEV.
+udev_prop() {
+	udevadm info --query=property --name="$1" 2>/dev/null |
+		sed -n "s/^$2=//p"
+}
+
+# link_is LINK DEV: LINK is a symlink that resolves to DEV's node.
+link_is() {
+	[ -L "$1" ] && [ "$(readlink -f "$1")" = "$(readlink -f "$2")" ]
 }
 
 # loop_create FILE: a loop device over FILE (util-linux losetup), print its

@@ -24,11 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/bstack.h>
 
 #include "table.h"
+#include "udev.h"
 
 #define __printf(a, b)		__attribute__((format(printf, a, b)))
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -69,7 +71,13 @@ enum {
 	OPT_DEFERRED	= 1U << 9,
 	OPT_JSON	= 1U << 10,
 	OPT_SETUUID	= 1U << 11,
+	OPT_NOUDEVSYNC	= 1U << 12,
+	OPT_UDEVTIMEOUT	= 1U << 13,
+	OPT_RETRY	= 1U << 14,
 };
+
+/* The verbs that send uevents, and wait for udev to finish with them. */
+#define OPT_UDEV	(OPT_NOUDEVSYNC | OPT_UDEVTIMEOUT)
 
 struct cmd;
 
@@ -90,6 +98,7 @@ struct cmd {
 	const char *uuid;
 	const char *table;
 	const char *timeout;
+	const char *udevtimeout;
 	char **args;			/* positional arguments after the verb */
 	int nargs;
 	bool help;
@@ -129,6 +138,10 @@ static const struct option_def {
 	  BSTACK_F_DEFERRED, 0 },
 	{ OPT_JSON, "--json", LONG_OPT(OPT_JSON), 0, 0 },
 	{ OPT_SETUUID, "--setuuid", LONG_OPT(OPT_SETUUID), BSTACK_F_SETUUID, 0 },
+	{ OPT_NOUDEVSYNC, "--noudevsync", LONG_OPT(OPT_NOUDEVSYNC), 0, 0 },
+	{ OPT_UDEVTIMEOUT, "--udevtimeout", LONG_OPT(OPT_UDEVTIMEOUT), 0,
+	  offsetof(struct cmd, udevtimeout) },
+	{ OPT_RETRY, "--retry", LONG_OPT(OPT_RETRY), 0, 0 },
 };
 
 static const struct option long_options[] = {
@@ -145,6 +158,9 @@ static const struct option long_options[] = {
 	{ "deferred",	no_argument,		NULL, LONG_OPT(OPT_DEFERRED) },
 	{ "json",	no_argument,		NULL, LONG_OPT(OPT_JSON) },
 	{ "setuuid",	no_argument,		NULL, LONG_OPT(OPT_SETUUID) },
+	{ "noudevsync",	no_argument,		NULL, LONG_OPT(OPT_NOUDEVSYNC) },
+	{ "udevtimeout", required_argument,	NULL, LONG_OPT(OPT_UDEVTIMEOUT) },
+	{ "retry",	no_argument,		NULL, LONG_OPT(OPT_RETRY) },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -285,6 +301,33 @@ static void report_failure(const struct cmd *c, const struct request *req,
 }
 
 /*
+ * How long --retry retries a removal that fails because the device is
+ * open, as dmsetup's --retry does: udev's blkid, or another opener that
+ * lets go within a few seconds.
+ */
+#define RETRY_TRIES		25
+#define RETRY_INTERVAL_NS	200000000L
+
+/* One ioctl, retried on EBUSY with --retry; -1 with errno set. */
+static int issue(const struct cmd *c, const struct request *req,
+		 struct bstack_ioctl *hdr, size_t size)
+{
+	static const struct timespec pause = { 0, RETRY_INTERVAL_NS };
+	int tries = 0;
+
+	for (;;) {
+		fill_header(hdr, size, req);
+		if (!ioctl(c->fd, req->cmd, hdr))
+			return 0;
+		if (errno != EBUSY || !(c->given & OPT_RETRY) ||
+		    ++tries > RETRY_TRIES)
+			return -1;
+		memset(hdr, 0, size);
+		nanosleep(&pause, NULL);
+	}
+}
+
+/*
  * Issue one ioctl and get its reply, growing the buffer when the kernel sets
  * BSTACK_F_BUFFER_FULL. Returns 0 with @rep filled (free rep->hdr), or -1
  * after printing the error.
@@ -311,8 +354,7 @@ static int control_call(const struct cmd *c, const struct request *req,
 			error_ctx(c, req->name, "out of memory for a %zu-byte buffer", size);
 			return -1;
 		}
-		fill_header(hdr, size, req);
-		if (ioctl(c->fd, req->cmd, hdr) < 0) {
+		if (issue(c, req, hdr, size) < 0) {
 			report_failure(c, req, hdr, errno);
 			free(hdr);
 			return -1;
@@ -343,6 +385,20 @@ static int control_call(const struct cmd *c, const struct request *req,
 }
 
 /* ---- checks and input --------------------------------------------------- */
+
+/* The longest --udevtimeout, an hour. */
+#define UDEV_TIMEOUT_MAX_S	3600
+
+/* A number of seconds in 1..@max, in decimal digits only. */
+static bool parse_seconds(const char *t, unsigned long max, unsigned long *secs)
+{
+	char *end;
+
+	errno = 0;
+	*secs = strtoul(t, &end, 10);
+	return *t && !*end && t[0] != '-' && t[0] != '+' && !errno && *secs &&
+	       *secs <= max;
+}
 
 /*
  * A name or uuid becomes a udev link, so it keeps to the characters udev
@@ -548,6 +604,48 @@ static void catch_interrupts(void)
 }
 
 
+/*
+ * control_call() for a verb that sends uevents (create, remove, resume,
+ * rename): then wait, at most --udevtimeout seconds, until udev has
+ * finished with them, so that the links are there or gone when we return
+ * (see udev.c). Not with --noudevsync, nor when udevd is not running;
+ * that says so if bstack's rules are installed, since their links will
+ * not change. A slow udev is a warning: the change itself was made.
+ */
+static int call_and_settle(struct cmd *c, const struct request *req,
+			   struct reply *rep)
+{
+	unsigned long secs = UDEV_TIMEOUT_S;
+	struct udev_sync *s = NULL;
+	bool absent = false;
+	char err[160];
+	int ret;
+
+	/* check_usage() has checked it. */
+	if (c->given & OPT_UDEVTIMEOUT)
+		parse_seconds(c->udevtimeout, UDEV_TIMEOUT_MAX_S, &secs);
+	if ((c->verb->options & OPT_NOUDEVSYNC) && !(c->given & OPT_NOUDEVSYNC)) {
+		if (udev_running()) {
+			s = udev_sync_begin(err, sizeof(err));
+			if (!s)
+				error_ctx(c, req->name, "warning: not waiting for udev: %s",
+					  err);
+		} else {
+			absent = udev_rules_installed();
+		}
+	}
+	ret = control_call(c, req, rep);
+	if (!ret && s && udev_sync_wait(s, (unsigned int)secs, err, sizeof(err)))
+		error_ctx(c, req->name,
+			  "warning: %s: its /dev/bstack links may be missing or stale (--udevtimeout to wait longer, --noudevsync not to wait)",
+			  err);
+	if (!ret && absent)
+		error_ctx(c, req->name,
+			  "note: udev is not running, so /dev/bstack links are not made or removed");
+	udev_sync_end(s);
+	return ret;
+}
+
 /* The verbs that take NAME and maybe a table, and print nothing. */
 static int simple_call(struct cmd *c, bool with_table)
 {
@@ -569,7 +667,7 @@ static int simple_call(struct cmd *c, bool with_table)
 	 */
 	catch_interrupts();
 	if (!control_open(c))
-		ret = control_call(c, &req, &rep);
+		ret = call_and_settle(c, &req, &rep);
 	free(payload);
 	free(rep.hdr);
 	return ret ? 1 : 0;
@@ -635,7 +733,7 @@ static int do_remove_all(struct cmd *c)
 	if (control_open(c))
 		return 1;
 	catch_interrupts();
-	ret = control_call(c, &req, &rep);
+	ret = call_and_settle(c, &req, &rep);
 	free(rep.hdr);
 	return ret ? 1 : 0;
 }
@@ -1170,7 +1268,7 @@ static int do_rename(struct cmd *c)
 	if (control_open(c))
 		return 1;
 	catch_interrupts();
-	ret = control_call(c, &req, &rep);
+	ret = call_and_settle(c, &req, &rep);
 	if (!ret)
 		free(rep.hdr);
 	return ret ? 1 : 0;
@@ -1324,20 +1422,22 @@ static int do_help(struct cmd *c);
 
 static const struct verb verbs[] = {
 	{ "create", do_create, BSTACK_CREATE,
-	  OPT_UUID | OPT_READONLY | OPT_NOTABLE | OPT_TABLE, 1, 2,
+	  OPT_UUID | OPT_READONLY | OPT_NOTABLE | OPT_TABLE | OPT_UDEV, 1, 2,
 	  "create NAME [--uuid UUID] [--readonly] [--notable | --table TEXT | FILE]",
 	  "Create device NAME with the table from --table, FILE or stdin, and\n"
 	  "make it live. --notable creates it with no table." },
-	{ "remove", do_name, BSTACK_REMOVE, OPT_FORCE | OPT_DEFERRED, 1, 1,
-	  "remove NAME [--force] [--deferred]",
+	{ "remove", do_name, BSTACK_REMOVE,
+	  OPT_FORCE | OPT_DEFERRED | OPT_RETRY | OPT_UDEV, 1, 1,
+	  "remove NAME [--force] [--deferred] [--retry]",
 	  "Remove device NAME. If it is open, this fails and says who uses it,\n"
 	  "unless --deferred: then NAME goes when its last user closes it.\n"
-	  "--force first swaps in a table that fails all I/O, so users give up." },
+	  "--force first swaps in a table that fails all I/O, so users give up.\n"
+	  "--retry tries again for 5 s while it is open (udev's blkid)." },
 	{ "remove_all", do_remove_all, BSTACK_REMOVE_ALL,
-	  OPT_FORCE | OPT_DEFERRED, 0, 0,
-	  "remove_all [--force] [--deferred]",
-	  "Remove every device, the ones stacked on others first; --force and\n"
-	  "--deferred act on the open ones as for remove." },
+	  OPT_FORCE | OPT_DEFERRED | OPT_RETRY | OPT_UDEV, 0, 0,
+	  "remove_all [--force] [--deferred] [--retry]",
+	  "Remove every device, the ones stacked on others first; --force,\n"
+	  "--deferred and --retry act on the open ones as for remove." },
 	{ "load", do_load, BSTACK_LOAD, OPT_TABLE, 1, 2,
 	  "load NAME [--table TEXT | FILE]",
 	  "Load the inactive table of NAME from --table, FILE or stdin." },
@@ -1350,7 +1450,7 @@ static const struct verb verbs[] = {
 	  "Stop I/O to NAME: freeze its filesystem (not with --nolockfs), hold\n"
 	  "new I/O and wait for the I/O in flight. With --timeout, or on Ctrl-C,\n"
 	  "give up and leave NAME running. --noflush is accepted as in dmsetup." },
-	{ "resume", do_name, BSTACK_RESUME, OPT_NOLOCKFS, 1, 1,
+	{ "resume", do_name, BSTACK_RESUME, OPT_NOLOCKFS | OPT_UDEV, 1, 1,
 	  "resume NAME [--nolockfs]",
 	  "Make the inactive table of NAME live, if it has one (suspending NAME\n"
 	  "meanwhile, as suspend does), and let the held I/O go." },
@@ -1386,7 +1486,7 @@ static const struct verb verbs[] = {
 	{ "targets", do_targets, BSTACK_TARGETS, 0, 0, 0,
 	  "targets",
 	  "List the target types the driver knows, with their versions." },
-	{ "rename", do_rename, BSTACK_RENAME, OPT_SETUUID, 2, 2,
+	{ "rename", do_rename, BSTACK_RENAME, OPT_SETUUID | OPT_UDEV, 2, 2,
 	  "rename NAME NEWNAME | rename NAME --setuuid UUID",
 	  "Rename NAME, or give it a uuid if it has none." },
 	{ "version", do_version, BSTACK_VERSION, 0, 0, 0,
@@ -1432,6 +1532,10 @@ static void usage(FILE *out)
 	      "      --deferred    remove: remove an open device at its last close\n"
 	      "      --json        ls, info, table, status: JSON output\n"
 	      "      --setuuid     rename: set the uuid instead of the name\n"
+	      "      --retry       remove: retry for 5 s while the device is open\n"
+	      "      --noudevsync  create, remove, resume, rename: do not wait for\n"
+	      "                    udev to finish with the device\n"
+	      "      --udevtimeout S  the same: wait at most S seconds (30)\n"
 	      "  -h, --help        show this help\n"
 	      "\nA table line is \"<start> <length> <target> [args...]\", in 512-byte\n"
 	      "sectors; blank lines and lines starting with '#' are ignored.\n"
@@ -1558,6 +1662,7 @@ static int check_usage(const struct cmd *c)
 {
 	const struct verb *v = c->verb;
 	unsigned int bad = c->given & ~v->options;
+	unsigned long secs;
 
 	if (bad) {
 		error_msg("%s: option %s does not apply (usage: bstackctl %s)",
@@ -1576,6 +1681,12 @@ static int check_usage(const struct cmd *c)
 	}
 	if ((c->given & OPT_NOTABLE) && ((c->given & OPT_TABLE) || c->nargs > 1)) {
 		error_msg("%s: --notable excludes --table and FILE", c->verb->name);
+		return -1;
+	}
+	if ((c->given & OPT_UDEVTIMEOUT) &&
+	    !parse_seconds(c->udevtimeout, UDEV_TIMEOUT_MAX_S, &secs)) {
+		error_msg("%s: --udevtimeout '%s' is not a number of seconds in 1..%d",
+			  c->verb->name, c->udevtimeout, UDEV_TIMEOUT_MAX_S);
 		return -1;
 	}
 	if ((c->given & OPT_TABLE) && c->nargs > 1) {

@@ -729,7 +729,7 @@ static int test_cli_usage_errors(void)
 		       "bstackctl: option '--table' needs an argument (see 'bstackctl --help')\n",
 		       ARGV("load", "x", "--table")));
 	TRY(expect_ctl("/nonexistent", NULL, 2,
-		       "bstackctl: remove: missing NAME (usage: bstackctl remove NAME [--force] [--deferred])\n",
+		       "bstackctl: remove: missing NAME (usage: bstackctl remove NAME [--force] [--deferred] [--retry])\n",
 		       ARGV("remove")));
 	TRY(expect_ctl("/nonexistent", NULL, 2,
 		       "bstackctl: ls: option --inactive does not apply (usage: bstackctl ls [--json])\n",
@@ -831,6 +831,22 @@ static int test_cli_man_page(void)
 		if (!found) {
 			free(man);
 			return fail("verb '%s' is in --help but not in %s", verb, path);
+		}
+	}
+	/* And every long option of --help, as "--name" or roff's "\-\-name". */
+	for (line = strstr(r.out, "\nOptions"); line && *line;
+	     line = end ? end + 1 : NULL) {
+		char opt[32], plain[40], roff[40];
+
+		end = strchr(line, '\n');
+		if (sscanf(line, " -%*c, --%31[a-z]", opt) != 1 &&
+		    sscanf(line, " --%31[a-z]", opt) != 1)
+			continue;
+		snprintf(plain, sizeof(plain), "--%s", opt);
+		snprintf(roff, sizeof(roff), "\\-\\-%s", opt);
+		if (!strstr(man, plain) && !strstr(man, roff)) {
+			free(man);
+			return fail("option --%s is in --help but not in %s", opt, path);
 		}
 	}
 	free(man);
