@@ -16,10 +16,22 @@
 #                             on the stock kernel
 #   make profile [PROFILE_WORKLOAD=W]  guest instructions per I/O, by
 #                             function, for raw null_blk, dm and bstack
+#   make install [DESTDIR=D] [PREFIX=/usr/local] [KDIR=...]
+#                             bstack.ko for KDIR's kernel (not the running
+#                             one's, unless KDIR says so), bstackctl, its
+#                             man page and bash completion, the udev rules
+#                             and a modules-load.d entry
+#   make install-tools        all of that but the module (bstack-tools)
+#   make uninstall            take it all away again
+#   make dkms-install         the sources in /usr/src/bstack-VERSION, added
+#                             to DKMS, built and installed for KDIR's kernel
+#   make dkms-uninstall       remove bstack from DKMS and /usr/src
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # What scripts/probe.sh found in KDIR, one directory per kernel release.
-KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# The release as the kernel says it (uname -r): UTS_RELEASE. Debian's 6.1
+# headers say the upstream version in include/config/kernel.release.
+KRELEASE = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 BSTACK_CONFIG_DIR ?= $(CURDIR)/build/config/$(KRELEASE)
 TORTURE_SECS ?= 180
 BENCH_ROUNDS ?= 5
@@ -27,6 +39,19 @@ BENCH_SECS ?= 2
 BENCH_CLOCK ?= icount
 PROFILE_WORKLOAD ?= randread-qd32
 KERNEL ?= 6.12
+
+# Where things are installed. udev, modules-load and bash-completion read
+# fixed directories, whatever PREFIX is.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+MODULESLOADDIR ?= /usr/lib/modules-load.d
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
+INSTALL_MOD_DIR ?= updates
+# The driver's version, as the uapi header says; dkms.conf says the same.
+VERSION := $(shell sed -n 's/^\#define BSTACK_VERSION_\(MAJOR\|MINOR\|PATCH\)[[:space:]]*\([0-9]*\).*/\2/p' include/uapi/linux/bstack.h | paste -sd.)
+DKMS_SRC = $(DESTDIR)/usr/src/bstack-$(VERSION)
 
 all: modules tools
 
@@ -62,10 +87,60 @@ bench:
 checkpatch:
 	bash scripts/checkpatch.sh
 
+install: install-module install-tools
+
+install-module: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) BSTACK_CONFIG_DIR=$(BSTACK_CONFIG_DIR) \
+		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		modules_install
+	@# kbuild skips depmod without the kernel's System.map, which headers
+	@# packages lack; a DESTDIR is a package's, whose installer runs it.
+	test -n "$(DESTDIR)" || depmod -a $(KRELEASE)
+
+install-tools: tools
+	$(MAKE) -C tools install DESTDIR=$(DESTDIR) SBINDIR=$(SBINDIR)
+	install -D -m 0644 Documentation/bstackctl.8 $(DESTDIR)$(MANDIR)/man8/bstackctl.8
+	install -D -m 0644 dist/60-bstack.rules $(DESTDIR)$(UDEVRULESDIR)/60-bstack.rules
+	install -D -m 0644 dist/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/bstack.conf
+	install -D -m 0644 dist/bstackctl.bash $(DESTDIR)$(BASHCOMPDIR)/bstackctl
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/bstack.ko \
+		$(DESTDIR)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/bstack.ko.*
+	test -n "$(DESTDIR)" || test -z "$(KRELEASE)" || depmod -a $(KRELEASE)
+	rm -f $(DESTDIR)$(SBINDIR)/bstackctl $(DESTDIR)$(MANDIR)/man8/bstackctl.8 \
+		$(DESTDIR)$(UDEVRULESDIR)/60-bstack.rules \
+		$(DESTDIR)$(MODULESLOADDIR)/bstack.conf \
+		$(DESTDIR)$(BASHCOMPDIR)/bstackctl
+
+# The sources where DKMS looks for them, without build output.
+dkms-source:
+	@test "$$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)" = "$(VERSION)" || \
+		{ echo "dkms.conf's PACKAGE_VERSION is not $(VERSION), the uapi header's" >&2; exit 1; }
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)/scripts
+	cp -r Makefile Kbuild dkms.conf src include $(DKMS_SRC)/
+	cp -r scripts/common.sh scripts/probe.sh scripts/probes $(DKMS_SRC)/scripts/
+
+dkms-install: dkms-source
+	dkms add -m bstack -v $(VERSION)
+	dkms install -m bstack -v $(VERSION) -k $(KRELEASE) --kernelsourcedir $(KDIR)
+
+dkms-uninstall:
+	-dkms remove -m bstack -v $(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
+# What DKMS's CLEAN runs: the module's build output only.
+clean-module:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) BSTACK_CONFIG_DIR=$(BSTACK_CONFIG_DIR) clean 2>/dev/null
+	rm -rf build/config
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) BSTACK_CONFIG_DIR=$(BSTACK_CONFIG_DIR) clean 2>/dev/null
 	$(MAKE) -C tools clean
 	$(MAKE) -C tests/host clean
 	rm -rf build
 
-.PHONY: all modules probe tools host-test check demo torture bench profile checkpatch clean
+.PHONY: all modules probe tools host-test check demo torture bench profile checkpatch clean \
+	install install-module install-tools uninstall dkms-source dkms-install \
+	dkms-uninstall clean-module

@@ -2,10 +2,14 @@
 # make check [KERNELS="debug 6.1 6.12 unstable"] [TESTS="NAME ..."|all]:
 # every test bstack has, from a fresh Debian bookworm machine.
 #
-#   1. host: bstackctl's table parser unit tests, checkpatch
+#   1. host: bstackctl's table parser and command-line unit tests, the bash
+#      completion, checkpatch
 #   2. each kernel of KERNELS: fetch or build it (scripts/kernel.sh), probe
 #      it and build bstack.ko with W=1; where it has no KUnit, compile the
-#      KUnit suites against it all the same
+#      KUnit suites against it all the same; build bstack.ko again through
+#      DKMS (scripts/dkms-build.sh): that is the module its guests load.
+#      make install and uninstall into a DESTDIR, and dkms.conf's kernel
+#      range, for the first stock kernel (tests/host/install.sh, dkms.sh)
 #   3. the guests, side by side on the machine's cores: the debug kernel
 #      (KASAN, lockdep, kmemleak) runs KUnit and every case, split over two
 #      guests; each stock kernel runs every case
@@ -49,7 +53,7 @@ step() {	# step NAME COMMAND...
 	fi
 }
 
-need_pkgs "${host_pkgs[@]}" perl python3
+need_pkgs "${host_pkgs[@]}" perl python3 dkms
 
 # 1. Host side.
 step build-bstackctl make -C "$BSTACK_TOP/tools"
@@ -82,11 +86,39 @@ for k in $kernels; do
 	kdir=$(sed -n 2p "$out/kernel-$k.lines")
 	step "build-module-$k" bash "$BSTACK_TOP/scripts/build-module.sh" \
 		"$kdir" "$BSTACK_BUILD/$k" || continue
-	ready+=("$k")
 	if ! grep -q '^CONFIG_KUNIT=[ym]' "$kdir/.config"; then
 		step "build-kunit-$k" bash "$BSTACK_TOP/scripts/build-module.sh" \
 			--kunit-only "$kdir" "$BSTACK_BUILD/$k"
 	fi
+	step "dkms-build-$k" bash "$BSTACK_TOP/scripts/dkms-build.sh" \
+		"$kdir" "$BSTACK_BUILD/$k/dkms" || continue
+	ready+=("$k")
+done
+
+# Host scripts that print "ok - ..." lines: each line is one check.
+host_script() {	# host_script NAME SCRIPT ARGS...
+	local name=$1 log=$out/$1.log n
+	shift
+	log "$name"
+	bash "$@" > "$log" 2>&1
+	n=$(grep -cE '^(not )?ok - ' "$log" || true)
+	grep -E '^(not )?ok - ' "$log" | while IFS= read -r l; do
+		case "$l" in
+		"not ok - "*) record FAIL "host/${l#not ok - }" ;;
+		*) record PASS "host/${l#ok - }" ;;
+		esac
+	done
+	[ "$n" -gt 0 ] || record FAIL "host/$name" "it did not run (see $log)"
+}
+
+# make install and uninstall, and dkms.conf's kernel range, with the
+# headers of the first stock kernel: not the one running here.
+for k in ${ready[@]+"${ready[@]}"}; do
+	[ "$k" = debug ] && continue
+	kdir=$(sed -n 2p "$out/kernel-$k.lines")
+	host_script install "$BSTACK_TOP/tests/host/install.sh" "$kdir"
+	host_script dkms "$BSTACK_TOP/tests/host/dkms.sh" "$kdir"
+	break
 done
 
 # 3. The guests. Each is one TCG thread: as many run at once as there are
@@ -141,11 +173,12 @@ launch() {	# launch NAME KERNEL TESTS [ARGS...]
 }
 
 for k in "${ready[@]}"; do
+	dkms_ko=$BSTACK_BUILD/$k/dkms/bstack.ko
 	if [ "$k" = debug ]; then
-		launch debug-1 debug "$(split_debug 1)" --kunit --tag 1
-		launch debug-2 debug "$(split_debug 2)" --tag 2
+		launch debug-1 debug "$(split_debug 1)" --kunit --tag 1 --ko "$dkms_ko"
+		launch debug-2 debug "$(split_debug 2)" --tag 2 --ko "$dkms_ko"
 	else
-		launch "$k" "$k" "$tests"
+		launch "$k" "$k" "$tests" --ko "$dkms_ko"
 	fi
 done
 
