@@ -45,6 +45,7 @@ KERNEL ?= 6.12
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/bstack
 UDEVRULESDIR ?= /usr/lib/udev/rules.d
 MODULESLOADDIR ?= /usr/lib/modules-load.d
 BASHCOMPDIR ?= /usr/share/bash-completion/completions
@@ -103,6 +104,7 @@ install-tools: tools
 	install -D -m 0644 dist/60-bstack.rules $(DESTDIR)$(UDEVRULESDIR)/60-bstack.rules
 	install -D -m 0644 dist/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/bstack.conf
 	install -D -m 0644 dist/bstackctl.bash $(DESTDIR)$(BASHCOMPDIR)/bstackctl
+	install -D -m 0644 dist/lvm-bstack.conf $(DESTDIR)$(DATADIR)/lvm-bstack.conf
 
 uninstall:
 	rm -f $(DESTDIR)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/bstack.ko \
@@ -111,7 +113,9 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/bstackctl $(DESTDIR)$(MANDIR)/man8/bstackctl.8 \
 		$(DESTDIR)$(UDEVRULESDIR)/60-bstack.rules \
 		$(DESTDIR)$(MODULESLOADDIR)/bstack.conf \
-		$(DESTDIR)$(BASHCOMPDIR)/bstackctl
+		$(DESTDIR)$(BASHCOMPDIR)/bstackctl \
+		$(DESTDIR)$(DATADIR)/lvm-bstack.conf
+	-rmdir $(DESTDIR)$(DATADIR)
 
 # The sources where DKMS looks for them, without build output.
 dkms-source:

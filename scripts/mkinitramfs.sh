@@ -8,7 +8,7 @@
 # The result is two newc cpio archives, concatenated (the kernel unpacks
 # them in order, the second on top of the first):
 #   1. the base: busybox (with its links), fio, dmsetup, lsblk, GNU cmp and
-#      md5sum, udevadm (systemd-udevd) with Debian's stock block-device
+#      md5sum, lvm, udevadm (systemd-udevd) with Debian's stock block-device
 #      rules (UDEV_RULES), every library that ldd lists for them, and the
 #      loader. It
 #      depends only on the host's binaries, so it is built once and cached
@@ -81,7 +81,7 @@ parse_args() {
 # util-linux's too, for the write-zeroes case.
 base_bins() {
 	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard losetup \
-		fallocate udevadm || true
+		fallocate udevadm lvm || true
 }
 
 # The host's copies of UDEV_RULES.

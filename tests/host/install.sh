@@ -28,7 +28,8 @@ fi
 
 want="usr/sbin/bstackctl usr/share/man/man8/bstackctl.8
 	usr/lib/udev/rules.d/60-bstack.rules usr/lib/modules-load.d/bstack.conf
-	usr/share/bash-completion/completions/bstackctl"
+	usr/share/bash-completion/completions/bstackctl
+	usr/share/bstack/lvm-bstack.conf"
 missing=
 for f in $want; do
 	[ -f "$dest/$f" ] || missing="$missing $f"
