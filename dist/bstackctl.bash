@@ -16,7 +16,8 @@ _bstackctl()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 
 	local verbs="create remove remove_all load reload suspend resume clear
-		ls info table status deps wait message targets rename version help"
+		ls info table status deps wait message targets rename mknodes
+		version help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -26,7 +27,13 @@ _bstackctl()
 	done
 
 	case $prev in
-	--table|--timeout|--udevtimeout|-u|--uuid)
+	--table|--timeout|--udevtimeout|-u|--uuid|--separator)
+		return 0 ;;
+	--target)
+		COMPREPLY=($(compgen -W "$(bstackctl targets 2>/dev/null | awk '{ print $1 }')" -- "$cur"))
+		return 0 ;;
+	-o|--options)
+		COMPREPLY=($(compgen -W "$(bstackctl info -c -o help 2>/dev/null | awk '{ print $1 }')" -- "$cur"))
 		return 0 ;;
 	esac
 
@@ -37,16 +44,19 @@ _bstackctl()
 
 	case $verb in
 	create)		opts="--uuid --readonly --notable --table --noudevsync --udevtimeout" ;;
-	remove)		opts="--force --deferred --retry --noudevsync --udevtimeout" ;;
+	remove)		opts="--uuid --force --deferred --retry --noudevsync --udevtimeout" ;;
 	remove_all)	opts="--force --deferred --retry --noudevsync --udevtimeout" ;;
-	load|reload)	opts="--table" ;;
-	suspend)	opts="--noflush --nolockfs --timeout" ;;
-	resume)		opts="--nolockfs --noudevsync --udevtimeout" ;;
-	ls)		opts="--json" ;;
-	info|status)	opts="--json" ;;
-	table)		opts="--inactive --json" ;;
-	deps)		opts="--inactive" ;;
-	rename)		opts="--setuuid --noudevsync --udevtimeout" ;;
+	load|reload)	opts="--uuid --table" ;;
+	suspend)	opts="--uuid --noflush --nolockfs --timeout" ;;
+	resume)		opts="--uuid --nolockfs --noudevsync --udevtimeout" ;;
+	clear|wait|message|mknodes) opts="--uuid" ;;
+	ls)		opts="--json --target --tree" ;;
+	info)		opts="--uuid --json --columns --options --noheadings --separator --nameprefixes" ;;
+	status)		opts="--uuid --json --target" ;;
+	table)		opts="--uuid --inactive --json --target" ;;
+	deps)		opts="--uuid --inactive --json" ;;
+	rename)		opts="--uuid --setuuid --noudevsync --udevtimeout" ;;
+	targets|version) opts="--json" ;;
 	*)		opts="" ;;
 	esac
 
@@ -66,7 +76,10 @@ _bstackctl()
 		else
 			COMPREPLY=($(compgen -f -- "$cur"))
 		fi ;;
-	remove|suspend|resume|clear|info|table|status|deps|wait|message|rename)
+	remove|suspend|resume|info|table|status|deps|mknodes)
+		# Several devices.
+		COMPREPLY=($(compgen -W "$(_bstackctl_devices)" -- "$cur")) ;;
+	clear|wait|message|rename)
 		[ "$prev" = "$verb" ] &&
 			COMPREPLY=($(compgen -W "$(_bstackctl_devices)" -- "$cur")) ;;
 	esac

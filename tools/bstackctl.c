@@ -8,7 +8,7 @@
  * prints exactly one line on stderr, "bstackctl: <verb> <name>: <why>",
  * with the kernel's own text when it gave one.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700		/* mknod(), S_IFBLK */
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,7 +77,20 @@ enum {
 	OPT_NOUDEVSYNC	= 1U << 12,
 	OPT_UDEVTIMEOUT	= 1U << 13,
 	OPT_RETRY	= 1U << 14,
+	OPT_TARGET	= 1U << 15,
+	OPT_COLUMNS	= 1U << 16,
+	OPT_FIELDS	= 1U << 17,
+	OPT_NOHEADINGS	= 1U << 18,
+	OPT_SEPARATOR	= 1U << 19,
+	OPT_NAMEPREFIXES = 1U << 20,
+	OPT_TREE	= 1U << 21,
 };
+
+/*
+ * The verbs that name their device by its uuid with -u UUID instead (all
+ * that take a NAME but create, for which -u gives the new uuid).
+ */
+#define OPT_BYUUID	OPT_UUID
 
 /* The verbs that send uevents, and wait for udev to finish with them. */
 #define OPT_UDEV	(OPT_NOUDEVSYNC | OPT_UDEVTIMEOUT)
@@ -99,11 +115,15 @@ struct cmd {
 	const char *table;
 	const char *timeout;
 	const char *udevtimeout;
+	const char *target;		/* --target TYPE */
+	const char *fields;		/* -o FIELDS */
+	const char *separator;		/* --separator S */
 	char **args;			/* positional arguments after the verb */
 	int nargs;
 	bool help;
 	int fd;				/* the control device, or -1 */
 	const char *control;		/* its path */
+	unsigned int shown;		/* JSON objects printed so far */
 };
 
 /* getopt's value for an option with no short form: above any character. */
@@ -142,6 +162,15 @@ static const struct option_def {
 	{ OPT_UDEVTIMEOUT, "--udevtimeout", LONG_OPT(OPT_UDEVTIMEOUT), 0,
 	  offsetof(struct cmd, udevtimeout) },
 	{ OPT_RETRY, "--retry", LONG_OPT(OPT_RETRY), 0, 0 },
+	{ OPT_TARGET, "--target", LONG_OPT(OPT_TARGET), 0,
+	  offsetof(struct cmd, target) },
+	{ OPT_COLUMNS, "--columns", 'c', 0, 0 },
+	{ OPT_FIELDS, "--options", 'o', 0, offsetof(struct cmd, fields) },
+	{ OPT_NOHEADINGS, "--noheadings", LONG_OPT(OPT_NOHEADINGS), 0, 0 },
+	{ OPT_SEPARATOR, "--separator", LONG_OPT(OPT_SEPARATOR), 0,
+	  offsetof(struct cmd, separator) },
+	{ OPT_NAMEPREFIXES, "--nameprefixes", LONG_OPT(OPT_NAMEPREFIXES), 0, 0 },
+	{ OPT_TREE, "--tree", LONG_OPT(OPT_TREE), 0, 0 },
 };
 
 static const struct option long_options[] = {
@@ -161,6 +190,13 @@ static const struct option long_options[] = {
 	{ "noudevsync",	no_argument,		NULL, LONG_OPT(OPT_NOUDEVSYNC) },
 	{ "udevtimeout", required_argument,	NULL, LONG_OPT(OPT_UDEVTIMEOUT) },
 	{ "retry",	no_argument,		NULL, LONG_OPT(OPT_RETRY) },
+	{ "target",	required_argument,	NULL, LONG_OPT(OPT_TARGET) },
+	{ "columns",	no_argument,		NULL, 'c' },
+	{ "options",	required_argument,	NULL, 'o' },
+	{ "noheadings",	no_argument,		NULL, LONG_OPT(OPT_NOHEADINGS) },
+	{ "separator",	required_argument,	NULL, LONG_OPT(OPT_SEPARATOR) },
+	{ "nameprefixes", no_argument,		NULL, LONG_OPT(OPT_NAMEPREFIXES) },
+	{ "tree",	no_argument,		NULL, LONG_OPT(OPT_TREE) },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -169,7 +205,7 @@ static const struct option long_options[] = {
  * options may come anywhere, even with POSIXLY_CORRECT set; ':' reports a
  * missing option argument apart from an unknown option.
  */
-static const char short_options[] = "-:hu:r";
+static const char short_options[] = "-:hu:rco:";
 
 /*
  * The ioctl flags the given options ask for; check_usage() has refused
@@ -647,9 +683,8 @@ static int call_and_settle(struct cmd *c, const struct request *req,
 }
 
 /* The verbs that take NAME and maybe a table, and print nothing. */
-static int simple_call(struct cmd *c, bool with_table)
+static int simple_call(struct cmd *c, const char *name, bool with_table)
 {
-	const char *name = c->args[0];
 	struct request req = { .cmd = c->verb->ioc, .name = name, .uuid = c->uuid };
 	struct reply rep = { NULL, NULL, 0 };
 	void *payload = NULL;
@@ -675,28 +710,50 @@ static int simple_call(struct cmd *c, bool with_table)
 
 static int do_create(struct cmd *c)
 {
-	return simple_call(c, !(c->given & OPT_NOTABLE));
+	return simple_call(c, c->args[0], !(c->given & OPT_NOTABLE));
 }
 
-/* remove, resume, clear */
+/*
+ * remove, resume, clear: each NAME in turn, as dmsetup takes them. Every
+ * one is tried; any that fails fails the command, with its own line.
+ */
 static int do_name(struct cmd *c)
 {
-	return simple_call(c, false);
+	int i, ret = 0;
+
+	for (i = 0; i < c->nargs; i++)
+		ret |= simple_call(c, c->args[i], false);
+	return ret;
 }
 
 /* The longest --timeout: its milliseconds must fit the ABI's 32 bits. */
 #define TIMEOUT_MAX_S	(UINT32_MAX / 1000)
 
-static int do_suspend(struct cmd *c)
+static int suspend_one(struct cmd *c, const char *name,
+		       const struct bstack_suspend *args)
 {
-	const char *name = c->args[0];
 	struct request req = { .cmd = BSTACK_SUSPEND, .name = name };
-	struct bstack_suspend args = { 0 };
 	struct reply rep = { NULL, NULL, 0 };
 	int ret;
 
 	if (check_name(c, name))
 		return 1;
+	if (args->timeout_ms) {
+		req.payload = args;
+		req.payload_len = sizeof(*args);
+	}
+	req.flags = request_flags(c);
+	ret = control_call(c, &req, &rep);
+	free(rep.hdr);
+	return ret ? 1 : 0;
+}
+
+/* Each NAME in turn, in the order given (lower devices last, usually). */
+static int do_suspend(struct cmd *c)
+{
+	struct bstack_suspend args = { 0 };
+	int i, ret = 0;
+
 	if (c->given & OPT_TIMEOUT) {
 		const char *t = c->timeout;
 		unsigned long secs;
@@ -706,21 +763,18 @@ static int do_suspend(struct cmd *c)
 		secs = strtoul(t, &end, 10);
 		if (!*t || *end || t[0] == '-' || t[0] == '+' || errno ||
 		    !secs || secs > TIMEOUT_MAX_S) {
-			error_ctx(c, name, "--timeout '%s' is not a number of seconds in 1..%u",
+			error_ctx(c, c->args[0], "--timeout '%s' is not a number of seconds in 1..%u",
 				  t, TIMEOUT_MAX_S);
 			return 1;
 		}
 		args.timeout_ms = (uint32_t)(secs * 1000);
-		req.payload = &args;
-		req.payload_len = sizeof(args);
 	}
-	req.flags = request_flags(c);
 	if (control_open(c))
 		return 1;
 	catch_interrupts();
-	ret = control_call(c, &req, &rep);
-	free(rep.hdr);
-	return ret ? 1 : 0;
+	for (i = 0; i < c->nargs; i++)
+		ret |= suspend_one(c, c->args[i], &args);
+	return ret;
 }
 
 static int do_remove_all(struct cmd *c)
@@ -741,7 +795,7 @@ static int do_remove_all(struct cmd *c)
 /* load, reload */
 static int do_load(struct cmd *c)
 {
-	return simple_call(c, true);
+	return simple_call(c, c->args[0], true);
 }
 
 static int cmp_entry_name(const void *a, const void *b)
@@ -804,6 +858,18 @@ static unsigned int dev_minor(uint64_t dev)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
+/*
+ * Every JSON document bstackctl prints opens with the version of its
+ * layout: a script checks it, and a change that would break one bumps it.
+ * Numbers are JSON numbers, flags JSON booleans.
+ */
+#define JSON_SCHEMA	1
+
+static void json_open(const char *key)
+{
+	printf("{\"schema\": %d, \"%s\": [", JSON_SCHEMA, key);
+}
+
 /* @str as a JSON string, quotes included. */
 static void json_string(FILE *out, const char *str)
 {
@@ -857,35 +923,6 @@ static void json_targets(FILE *out, const struct table *t, const char *what)
 	fputc(']', out);
 }
 
-static int do_ls(struct cmd *c)
-{
-	struct bstack_list_entry *e;
-	size_t i, n;
-
-	if (control_open(c) || list_devices(c, &e, &n))
-		return 1;
-	if (c->given & OPT_JSON) {
-		fputs("{\"devices\": [", stdout);
-		for (i = 0; i < n; i++) {
-			fputs(i ? ", " : "", stdout);
-			json_device(stdout, e[i].name, e[i].uuid, e[i].dev,
-				    e[i].flags, e[i].open_count);
-			putchar('}');
-		}
-		puts("]}");
-		free(e);
-		return 0;
-	}
-	if (!n)
-		puts("No devices found");
-	for (i = 0; i < n; i++)
-		printf("%s\t(%u:%u)\n", e[i].name, dev_major(e[i].dev),
-		       dev_minor(e[i].dev));
-	free(e);
-	return 0;
-}
-
-/* Print the table or status of one device; @prefix may be NULL. */
 /* The device's I/O counters (STATS). */
 static int get_counters(const struct cmd *c, const char *name,
 			struct bstack_counters *cnt)
@@ -947,31 +984,48 @@ static void print_counters(const struct bstack_counters *cnt, const char *prefix
 	putchar(json ? '}' : '\n');
 }
 
-static int show_one(const struct cmd *c, const char *name, const char *prefix)
+/* The live (or inactive) table of @name, decoded; 0 or -1 after a message. */
+static int get_table(const struct cmd *c, const char *name, unsigned long ioc,
+		     uint32_t flags, struct table *t)
 {
-	struct request req = { .cmd = c->verb->ioc, .name = name };
-	bool status = c->verb->ioc == BSTACK_STATUS;
-	struct bstack_counters cnt;
+	struct request req = { .cmd = ioc, .name = name, .flags = flags };
 	char err[TABLE_ERR_LEN];
-	struct table t;
 	struct reply rep;
 	int ret;
 
-	req.flags = request_flags(c);
 	if (control_call(c, &req, &rep))
 		return -1;
-	ret = table_decode(rep.data, rep.data_len, rep.hdr->count, &t, err);
+	ret = table_decode(rep.data, rep.data_len, rep.hdr->count, t, err);
 	free(rep.hdr);
-	if (ret) {
+	if (ret)
 		error_ctx(c, name, "%s", err);
+	return ret ? -1 : 0;
+}
+
+/*
+ * Print the table or status of one device, each line after @prefix (NULL
+ * for none). With --target, only the lines of that type, and nothing for
+ * a device that has none.
+ */
+static int show_one(struct cmd *c, const char *name, const char *prefix)
+{
+	bool status = c->verb->ioc == BSTACK_STATUS;
+	struct bstack_counters cnt;
+	struct table t;
+	int ret;
+
+	if (get_table(c, name, c->verb->ioc, request_flags(c), &t))
 		return -1;
+	if (c->target && !table_keep_type(&t, c->target)) {
+		table_free(&t);
+		return 0;
 	}
 	if (status && get_counters(c, name, &cnt)) {
 		table_free(&t);
 		return -1;
 	}
 	if (c->given & OPT_JSON) {
-		fputs(prefix ? ", {\"name\": " : "{\"name\": ", stdout);
+		fputs(c->shown++ ? ", {\"name\": " : "{\"name\": ", stdout);
 		json_string(stdout, name);
 		fputs(", ", stdout);
 		json_targets(stdout, &t, status ? "status" : "targets");
@@ -988,63 +1042,80 @@ static int show_one(const struct cmd *c, const char *name, const char *prefix)
 	return ret;
 }
 
-/* Every device, each line prefixed with "NAME: " as dmsetup does. */
-static int show_all(const struct cmd *c)
+/* "NAME: ", the prefix dmsetup puts on the lines of several devices. */
+static char *name_prefix(const struct cmd *c, const char *name)
 {
-	struct bstack_list_entry *e;
+	size_t len = strlen(name);
+	char *prefix = malloc(len + 3);
+
+	if (!prefix) {
+		error_ctx(c, name, "out of memory");
+		return NULL;
+	}
+	memcpy(prefix, name, len);
+	memcpy(prefix + len, ": ", 3);
+	return prefix;
+}
+
+/*
+ * table, status: of each NAME given, or of every device; with more than
+ * one, each line is prefixed with "NAME: " as dmsetup does.
+ */
+static int do_show(struct cmd *c)
+{
+	struct bstack_list_entry *e = NULL;
+	const char **names;
 	size_t i, n;
 	int ret = 0;
 
-	if (list_devices(c, &e, &n))
-		return -1;
-	if (c->given & OPT_JSON) {
-		fputs("{\"devices\": [", stdout);
-		/* In JSON, a prefix only says "not the first device". */
-		for (i = 0; i < n && !ret; i++)
-			ret = show_one(c, e[i].name, i ? "" : NULL);
-		if (!ret)
-			puts("]}");
-		free(e);
-		return ret;
-	}
-	if (!n)
-		puts("No devices found");
-	for (i = 0; i < n && !ret; i++) {
-		size_t len = strlen(e[i].name);
-		char *prefix = malloc(len + 3);
-
-		if (!prefix) {
-			error_ctx(c, e[i].name, "out of memory");
-			ret = -1;
-			break;
-		}
-		memcpy(prefix, e[i].name, len);
-		memcpy(prefix + len, ": ", 3);
-		ret = show_one(c, e[i].name, prefix);
-		free(prefix);
-	}
-	free(e);
-	return ret;
-}
-
-static int do_show(struct cmd *c)
-{
-	const char *name = c->nargs ? c->args[0] : NULL;
-
-	int ret;
-
-	if (name && check_name(c, name))
-		return 1;
+	for (i = 0; i < (size_t)c->nargs; i++)
+		if (check_name(c, c->args[i]))
+			return 1;
 	if (control_open(c))
 		return 1;
-	if (!name)
-		return show_all(c) ? 1 : 0;
+	if (c->nargs) {
+		names = (const char **)c->args;
+		n = (size_t)c->nargs;
+	} else {
+		if (list_devices(c, &e, &n))
+			return 1;
+		names = calloc(n ? n : 1, sizeof(*names));
+		if (!names) {
+			free(e);
+			error_ctx(c, NULL, "out of memory");
+			return 1;
+		}
+		for (i = 0; i < n; i++)
+			names[i] = e[i].name;
+	}
 	if (c->given & OPT_JSON)
-		fputs("{\"devices\": [", stdout);
-	ret = show_one(c, name, NULL);
+		json_open("devices");
+	else if (!n)
+		puts("No devices found");
+	for (i = 0; i < n; i++) {
+		char *prefix = NULL;
+
+		if (n > 1 && !(c->given & OPT_JSON)) {
+			prefix = name_prefix(c, names[i]);
+			if (!prefix) {
+				ret = 1;
+				break;
+			}
+		}
+		if (show_one(c, names[i], prefix))
+			ret = 1;
+		free(prefix);
+		/* A JSON document is whole or not printed to the end. */
+		if (ret && (c->given & OPT_JSON))
+			break;
+	}
 	if (!ret && (c->given & OPT_JSON))
 		puts("]}");
-	return ret ? 1 : 0;
+	if (e) {
+		free(names);
+		free(e);
+	}
+	return ret;
 }
 
 /* ---- info, deps, targets, rename --------------------------------------- */
@@ -1067,91 +1138,318 @@ static long read_ahead(uint64_t dev)
 	return kb < 0 ? -1 : kb * 2;
 }
 
-static int info_one(const struct cmd *c, const char *name, bool first)
+/* What info shows of a device: the header of its TABLE reply. */
+struct dev_info {
+	char name[BSTACK_NAME_LEN];
+	char uuid[BSTACK_UUID_LEN];
+	uint64_t dev;
+	uint32_t flags, open_count, event_nr, targets;
+};
+
+static int get_info(const struct cmd *c, const char *name, struct dev_info *di)
 {
 	struct request req = { .cmd = BSTACK_TABLE, .name = name };
 	const struct bstack_ioctl *h;
 	struct reply rep;
-	const char *tables;
-	char state[64];
-	long ra;
 
 	if (control_call(c, &req, &rep))
 		return -1;
 	h = rep.hdr;
-	if (c->given & OPT_JSON) {
-		fputs(first ? "" : ", ", stdout);
-		json_device(stdout, name, h->uuid, h->dev, h->flags, h->open_count);
-		printf(", \"event_nr\": %" PRIu32 ", \"targets\": %" PRIu32 "}",
-		       h->event_nr, h->count);
-		free(rep.hdr);
-		return 0;
-	}
-	snprintf(state, sizeof(state), "%s%s%s",
-		 h->flags & BSTACK_F_SUSPENDED ? "SUSPENDED" : "ACTIVE",
-		 h->flags & BSTACK_F_READONLY_DEV ? " (READ-ONLY)" : "",
-		 h->flags & BSTACK_F_DEFERRED_REMOVE ? " (DEFERRED REMOVE)" : "");
-	switch (h->flags & (BSTACK_F_LIVE_TABLE | BSTACK_F_INACTIVE_TABLE)) {
-	case BSTACK_F_LIVE_TABLE | BSTACK_F_INACTIVE_TABLE:
-		tables = "LIVE & INACTIVE";
-		break;
-	case BSTACK_F_LIVE_TABLE:
-		tables = "LIVE";
-		break;
-	case BSTACK_F_INACTIVE_TABLE:
-		tables = "INACTIVE";
-		break;
-	default:
-		tables = "None";
-	}
-	if (!first)
-		putchar('\n');
-	printf("Name:              %s\n", name);
-	printf("State:             %s\n", state);
-	ra = read_ahead(h->dev);
-	if (ra >= 0)
-		printf("Read Ahead:        %ld\n", ra);
-	printf("Tables present:    %s\n", tables);
-	printf("Open count:        %" PRIu32 "\n", h->open_count);
-	printf("Event number:      %" PRIu32 "\n", h->event_nr);
-	printf("Major, minor:      %u, %u\n", dev_major(h->dev), dev_minor(h->dev));
-	printf("Number of targets: %" PRIu32 "\n", h->count);
-	if (h->uuid[0])
-		printf("UUID: %.*s\n", BSTACK_UUID_MAX, h->uuid);
+	snprintf(di->name, sizeof(di->name), "%s", name);
+	snprintf(di->uuid, sizeof(di->uuid), "%.*s", BSTACK_UUID_MAX, h->uuid);
+	di->dev = h->dev;
+	di->flags = h->flags;
+	di->open_count = h->open_count;
+	di->event_nr = h->event_nr;
+	di->targets = h->count;
 	free(rep.hdr);
 	return 0;
 }
 
+static const char *tables_loaded(uint32_t flags)
+{
+	switch (flags & (BSTACK_F_LIVE_TABLE | BSTACK_F_INACTIVE_TABLE)) {
+	case BSTACK_F_LIVE_TABLE | BSTACK_F_INACTIVE_TABLE:
+		return "LIVE & INACTIVE";
+	case BSTACK_F_LIVE_TABLE:
+		return "LIVE";
+	case BSTACK_F_INACTIVE_TABLE:
+		return "INACTIVE";
+	}
+	return "None";
+}
+
+static void info_text(const struct dev_info *di, bool first)
+{
+	char state[64];
+	long ra;
+
+	snprintf(state, sizeof(state), "%s%s%s",
+		 di->flags & BSTACK_F_SUSPENDED ? "SUSPENDED" : "ACTIVE",
+		 di->flags & BSTACK_F_READONLY_DEV ? " (READ-ONLY)" : "",
+		 di->flags & BSTACK_F_DEFERRED_REMOVE ? " (DEFERRED REMOVE)" : "");
+	if (!first)
+		putchar('\n');
+	printf("Name:              %s\n", di->name);
+	printf("State:             %s\n", state);
+	ra = read_ahead(di->dev);
+	if (ra >= 0)
+		printf("Read Ahead:        %ld\n", ra);
+	printf("Tables present:    %s\n", tables_loaded(di->flags));
+	printf("Open count:        %" PRIu32 "\n", di->open_count);
+	printf("Event number:      %" PRIu32 "\n", di->event_nr);
+	printf("Major, minor:      %u, %u\n", dev_major(di->dev), dev_minor(di->dev));
+	printf("Number of targets: %" PRIu32 "\n", di->targets);
+	if (di->uuid[0])
+		printf("UUID: %s\n", di->uuid);
+}
+
+/* ---- info -c: dmsetup's columns ------------------------------------------ */
+
+struct field {
+	const char *name;	/* as dmsetup names it */
+	const char *heading;
+	bool number;		/* right-aligned */
+	const char *help;
+};
+
+static const struct field fields[] = {
+	{ "name", "Name", false, "Name of the device." },
+	{ "uuid", "UUID", false, "Its uuid." },
+	{ "blkdevname", "BlkDevName", false, "The kernel's name of the block device (bstackN)." },
+	{ "attr", "Stat", false, "(L)ive table, (I)nactive table, (s)uspended, (r)ead-only or (w)ritable." },
+	{ "tables_loaded", "Tables", false, "Which of the live and inactive tables are loaded." },
+	{ "suspended", "Suspended", false, "Active or Suspended." },
+	{ "readonly", "Read-only", false, "Writeable or Read-only." },
+	{ "open", "Open", true, "Number of openers." },
+	{ "segments", "Targ", true, "Number of targets in the live table." },
+	{ "events", "Event", true, "Event number." },
+	{ "major", "Maj", true, "Block device major number." },
+	{ "minor", "Min", true, "Block device minor number." },
+	{ "devno", "DevNo", false, "Major and minor as MAJ:MIN." },
+	{ "read_ahead", "RAhead", true, "Read-ahead in sectors." },
+	{ "deferred_remove", "DefRemove", false, "Whether it goes at its last close." },
+};
+
+#define DEFAULT_FIELDS	"name,major,minor,attr,open,segments,events,uuid"
+#define MAX_FIELDS	32
+
+/* The value of field @f of @di, into @buf. */
+static void field_value(const struct field *f, const struct dev_info *di,
+			char *buf, size_t size)
+{
+	const char *n = f->name;
+
+	if (!strcmp(n, "name"))
+		snprintf(buf, size, "%s", di->name);
+	else if (!strcmp(n, "uuid"))
+		snprintf(buf, size, "%s", di->uuid);
+	else if (!strcmp(n, "blkdevname"))
+		snprintf(buf, size, "bstack%u", dev_minor(di->dev));
+	else if (!strcmp(n, "attr"))
+		snprintf(buf, size, "%c%c%c%c",
+			 di->flags & BSTACK_F_LIVE_TABLE ? 'L' : '-',
+			 di->flags & BSTACK_F_INACTIVE_TABLE ? 'I' : '-',
+			 di->flags & BSTACK_F_SUSPENDED ? 's' : '-',
+			 di->flags & BSTACK_F_READONLY_DEV ? 'r' : 'w');
+	else if (!strcmp(n, "tables_loaded"))
+		snprintf(buf, size, "%s", tables_loaded(di->flags));
+	else if (!strcmp(n, "suspended"))
+		snprintf(buf, size, "%s", di->flags & BSTACK_F_SUSPENDED ? "Suspended" : "Active");
+	else if (!strcmp(n, "readonly"))
+		snprintf(buf, size, "%s", di->flags & BSTACK_F_READONLY_DEV ? "Read-only" : "Writeable");
+	else if (!strcmp(n, "open"))
+		snprintf(buf, size, "%" PRIu32, di->open_count);
+	else if (!strcmp(n, "segments"))
+		snprintf(buf, size, "%" PRIu32, di->targets);
+	else if (!strcmp(n, "events"))
+		snprintf(buf, size, "%" PRIu32, di->event_nr);
+	else if (!strcmp(n, "major"))
+		snprintf(buf, size, "%u", dev_major(di->dev));
+	else if (!strcmp(n, "minor"))
+		snprintf(buf, size, "%u", dev_minor(di->dev));
+	else if (!strcmp(n, "devno"))
+		snprintf(buf, size, "%u:%u", dev_major(di->dev), dev_minor(di->dev));
+	else if (!strcmp(n, "read_ahead"))
+		snprintf(buf, size, "%ld", read_ahead(di->dev));
+	else
+		snprintf(buf, size, "%s", di->flags & BSTACK_F_DEFERRED_REMOVE ? "yes" : "no");
+}
+
+/*
+ * Parse -o FIELDS: names separated by commas, dmsetup's, with "maj" and
+ * "min" for major and minor. "help" lists them.
+ */
+static int parse_fields(const struct cmd *c, const struct field **out, size_t *n)
+{
+	const char *list = c->fields ? c->fields : DEFAULT_FIELDS;
+	const char *p = list;
+	size_t i;
+
+	*n = 0;
+	if (!strcmp(list, "help")) {
+		for (i = 0; i < ARRAY_SIZE(fields); i++)
+			printf("  %-16s %s\n", fields[i].name, fields[i].help);
+		return 1;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		const struct field *f = NULL;
+		const char *want = p;
+
+		/* dmsetup's short names. */
+		if (len == 3 && !strncmp(p, "maj", 3))
+			want = "major", len = 5;
+		else if (len == 3 && !strncmp(p, "min", 3))
+			want = "minor", len = 5;
+		for (i = 0; i < ARRAY_SIZE(fields) && !f; i++)
+			if (strlen(fields[i].name) == len &&
+			    !strncmp(fields[i].name, want, len))
+				f = &fields[i];
+		if (!f) {
+			error_ctx(c, NULL, "-o: unknown field '%.*s' (-o help lists them)",
+				  (int)len, p);
+			return -1;
+		}
+		if (*n == MAX_FIELDS) {
+			error_ctx(c, NULL, "-o: more than %d fields", MAX_FIELDS);
+			return -1;
+		}
+		out[(*n)++] = f;
+		p += strcspn(p, ",");
+		if (*p == ',' && *++p == '\0') {
+			error_ctx(c, NULL, "-o: an empty field name at the end of '%s'", list);
+			return -1;
+		}
+	}
+	if (!*n) {
+		error_ctx(c, NULL, "-o: no fields given");
+		return -1;
+	}
+	return 0;
+}
+
+/* Upper-case @name into @buf: BSTACK_NAME for --nameprefixes. */
+static void prefix_name(const char *name, char *buf, size_t size)
+{
+	size_t i;
+
+	snprintf(buf, size, "BSTACK_%s", name);
+	for (i = 0; buf[i]; i++)
+		buf[i] = (char)toupper((unsigned char)buf[i]);
+}
+
+/*
+ * info -c: one line per device, the columns aligned, or joined by
+ * --separator; --nameprefixes prints KEY='value' (shell-quoted), as
+ * dmsetup does with its DM_ prefix, for eval in scripts.
+ */
+static int info_columns(const struct cmd *c, const struct dev_info *di, size_t n)
+{
+	const struct field *f[MAX_FIELDS];
+	const char *sep = c->separator ? c->separator : " ";
+	bool align = !c->separator && !(c->given & OPT_NAMEPREFIXES);
+	size_t nf, i, j, w[MAX_FIELDS];
+	char buf[BSTACK_UUID_LEN + 32];
+	int r = parse_fields(c, f, &nf);
+
+	if (r)
+		return r < 0 ? -1 : 0;
+	for (j = 0; j < nf; j++) {
+		w[j] = (c->given & OPT_NOHEADINGS) ? 0 : strlen(f[j]->heading);
+		for (i = 0; align && i < n; i++) {
+			field_value(f[j], &di[i], buf, sizeof(buf));
+			if (strlen(buf) > w[j])
+				w[j] = strlen(buf);
+		}
+	}
+	if (!(c->given & (OPT_NOHEADINGS | OPT_NAMEPREFIXES))) {
+		for (j = 0; j < nf; j++)
+			printf("%s%-*s", j ? sep : "",
+			       align && j + 1 < nf ? (int)w[j] : 0, f[j]->heading);
+		putchar('\n');
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nf; j++) {
+			char key[48];
+
+			field_value(f[j], &di[i], buf, sizeof(buf));
+			fputs(j ? sep : "", stdout);
+			if (c->given & OPT_NAMEPREFIXES) {
+				/* No value holds a quote: see check_name(). */
+				prefix_name(f[j]->name, key, sizeof(key));
+				printf("%s='%s'", key, buf);
+			} else if (!align) {
+				fputs(buf, stdout);
+			} else if (f[j]->number) {
+				printf("%*s", (int)w[j], buf);
+			} else {
+				printf("%-*s", j + 1 < nf ? (int)w[j] : 0, buf);
+			}
+		}
+		putchar('\n');
+	}
+	return 0;
+}
+
+/* info [NAME...]: as dmsetup info, or with -c its columns. */
 static int do_info(struct cmd *c)
 {
-	struct bstack_list_entry *e;
-	size_t i, n;
+	struct bstack_list_entry *e = NULL;
+	struct dev_info *di;
+	size_t i, n = 0, got = 0;
 	int ret = 0;
 
-	if (c->nargs && check_name(c, c->args[0]))
-		return 1;
+	for (i = 0; i < (size_t)c->nargs; i++)
+		if (check_name(c, c->args[i]))
+			return 1;
+	if ((c->given & (OPT_FIELDS | OPT_NOHEADINGS | OPT_SEPARATOR |
+			 OPT_NAMEPREFIXES)) && !(c->given & OPT_COLUMNS)) {
+		error_msg("info: -o, --noheadings, --separator and --nameprefixes go with -c");
+		return EXIT_USAGE;
+	}
+	if (c->given & OPT_FIELDS && !strcmp(c->fields, "help"))
+		return info_columns(c, NULL, 0) ? 1 : 0;
 	if (control_open(c))
 		return 1;
-	if (c->nargs) {
-		if (c->given & OPT_JSON)
-			fputs("{\"devices\": [", stdout);
-		ret = info_one(c, c->args[0], true);
-		if (!ret && (c->given & OPT_JSON))
-			puts("]}");
-		return ret ? 1 : 0;
-	}
-	if (list_devices(c, &e, &n))
+	if (!c->nargs && list_devices(c, &e, &n))
 		return 1;
-	if (c->given & OPT_JSON)
-		fputs("{\"devices\": [", stdout);
-	else if (!n)
-		puts("No devices found");
-	for (i = 0; i < n && !ret; i++)
-		ret = info_one(c, e[i].name, i == 0);
-	if (!ret && (c->given & OPT_JSON))
-		puts("]}");
+	if (c->nargs)
+		n = (size_t)c->nargs;
+	di = calloc(n ? n : 1, sizeof(*di));
+	if (!di) {
+		free(e);
+		error_ctx(c, NULL, "out of memory");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (get_info(c, e ? e[i].name : c->args[i], &di[got]))
+			ret = 1;
+		else
+			got++;
+	}
 	free(e);
-	return ret ? 1 : 0;
+	if (c->given & OPT_COLUMNS) {
+		if (info_columns(c, di, got))
+			ret = 1;
+	} else if (c->given & OPT_JSON) {
+		json_open("devices");
+		for (i = 0; i < got; i++) {
+			fputs(i ? ", " : "", stdout);
+			json_device(stdout, di[i].name, di[i].uuid, di[i].dev,
+				    di[i].flags, di[i].open_count);
+			printf(", \"event_nr\": %" PRIu32 ", \"targets\": %" PRIu32 "}",
+			       di[i].event_nr, di[i].targets);
+		}
+		puts("]}");
+	} else {
+		if (!n)
+			puts("No devices found");
+		for (i = 0; i < got; i++)
+			info_text(&di[i], i == 0);
+	}
+	free(di);
+	return ret;
 }
 
 /* The kernel's name of block device @dev, from sysfs; "?" if unknown. */
@@ -1181,37 +1479,88 @@ static void dev_name(uint64_t dev, char *buf, size_t size)
  * dmsetup's format: "N dependencies\t: (MAJ, MIN) ...", with the kernel
  * names of the devices after it, which dmsetup shows only on request.
  */
-static int do_deps(struct cmd *c)
+/* The lower devices of @name's table; *@devs is allocated (free() it). */
+static int get_deps(const struct cmd *c, const char *name, uint32_t flags,
+		    uint64_t **devs, uint32_t *count)
 {
-	const char *name = c->args[0];
-	struct request req = { .cmd = BSTACK_DEPS, .name = name };
+	struct request req = { .cmd = BSTACK_DEPS, .name = name, .flags = flags };
 	struct reply rep;
-	uint32_t i, count;
-	char devname[256];
 
-	if (check_name(c, name) || control_open(c))
-		return 1;
-	req.flags = request_flags(c);
 	if (control_call(c, &req, &rep))
-		return 1;
-	count = rep.hdr->count;
-	if (count > rep.data_len / sizeof(uint64_t)) {
+		return -1;
+	*count = rep.hdr->count;
+	if (*count > rep.data_len / sizeof(uint64_t)) {
 		error_ctx(c, name, "malformed reply: %" PRIu32 " devices in %zu bytes",
-			  count, rep.data_len);
+			  *count, rep.data_len);
 		free(rep.hdr);
-		return 1;
+		return -1;
 	}
-	printf("%" PRIu32 " dependencies\t:", count);
-	for (i = 0; i < count; i++) {
-		uint64_t dev;
-
-		memcpy(&dev, (const char *)rep.data + i * sizeof(dev), sizeof(dev));
-		dev_name(dev, devname, sizeof(devname));
-		printf(" (%u, %u %s)", dev_major(dev), dev_minor(dev), devname);
+	*devs = calloc(*count ? *count : 1, sizeof(**devs));
+	if (!*devs) {
+		free(rep.hdr);
+		error_ctx(c, name, "out of memory");
+		return -1;
 	}
-	putchar('\n');
+	memcpy(*devs, rep.data, *count * sizeof(**devs));
 	free(rep.hdr);
 	return 0;
+}
+
+static int deps_one(struct cmd *c, const char *name, bool several)
+{
+	char devname[256];
+	uint64_t *devs;
+	uint32_t i, count;
+
+	if (check_name(c, name) ||
+	    get_deps(c, name, request_flags(c), &devs, &count))
+		return 1;
+	if (c->given & OPT_JSON) {
+		fputs(c->shown++ ? ", {\"name\": " : "{\"name\": ", stdout);
+		json_string(stdout, name);
+		fputs(", \"deps\": [", stdout);
+	} else {
+		printf("%s%s%" PRIu32 " dependencies\t:", several ? name : "",
+		       several ? ": " : "", count);
+	}
+	for (i = 0; i < count; i++) {
+		dev_name(devs[i], devname, sizeof(devname));
+		if (c->given & OPT_JSON) {
+			printf("%s{\"major\": %u, \"minor\": %u, \"name\": ",
+			       i ? ", " : "", dev_major(devs[i]), dev_minor(devs[i]));
+			json_string(stdout, devname);
+			putchar('}');
+		} else {
+			printf(" (%u, %u %s)", dev_major(devs[i]),
+			       dev_minor(devs[i]), devname);
+		}
+	}
+	fputs(c->given & OPT_JSON ? "]}" : "\n", stdout);
+	free(devs);
+	return 0;
+}
+
+/*
+ * dmsetup's format: "N dependencies\t: (MAJ, MIN) ...", with the kernel
+ * names of the devices after it, which dmsetup shows only on request;
+ * for several devices, each line starts with "NAME: ".
+ */
+static int do_deps(struct cmd *c)
+{
+	int i, ret = 0;
+
+	if (control_open(c))
+		return 1;
+	if (c->given & OPT_JSON)
+		json_open("devices");
+	for (i = 0; i < c->nargs; i++) {
+		ret |= deps_one(c, c->args[i], c->nargs > 1);
+		if (ret && (c->given & OPT_JSON))
+			return 1;
+	}
+	if (c->given & OPT_JSON)
+		puts("]}");
+	return ret;
 }
 
 static int do_targets(struct cmd *c)
@@ -1231,12 +1580,302 @@ static int do_targets(struct cmd *c)
 		return 1;
 	}
 	v = rep.data;
-	for (i = 0; i < count; i++)
-		printf("%-16.*s v%" PRIu32 ".%" PRIu32 ".%" PRIu32 "\n",
-		       BSTACK_TYPE_LEN - 1, v[i].name, v[i].version[0],
-		       v[i].version[1], v[i].version[2]);
+	if (c->given & OPT_JSON)
+		json_open("targets");
+	for (i = 0; i < count; i++) {
+		if (c->given & OPT_JSON) {
+			char name[BSTACK_TYPE_LEN];
+
+			snprintf(name, sizeof(name), "%.*s", BSTACK_TYPE_LEN - 1,
+				 v[i].name);
+			fputs(i ? ", {\"name\": " : "{\"name\": ", stdout);
+			json_string(stdout, name);
+			printf(", \"version\": [%" PRIu32 ", %" PRIu32 ", %" PRIu32 "]}",
+			       v[i].version[0], v[i].version[1], v[i].version[2]);
+		} else {
+			printf("%-16.*s v%" PRIu32 ".%" PRIu32 ".%" PRIu32 "\n",
+			       BSTACK_TYPE_LEN - 1, v[i].name, v[i].version[0],
+			       v[i].version[1], v[i].version[2]);
+		}
+	}
+	if (c->given & OPT_JSON)
+		puts("]}");
 	free(rep.hdr);
 	return 0;
+}
+
+/* ---- ls ------------------------------------------------------------------ */
+
+/* Does @name's live table have a target of type @type? 1, 0, or -1. */
+static int has_target(const struct cmd *c, const char *name, const char *type)
+{
+	struct table t;
+	int found;
+
+	if (get_table(c, name, BSTACK_TABLE, 0, &t))
+		return -1;
+	found = table_keep_type(&t, type) > 0;
+	table_free(&t);
+	return found;
+}
+
+/* ls --tree: a device, then what it maps, bstack devices expanded. */
+struct tree {
+	struct bstack_list_entry *e;
+	size_t n;
+	uint64_t **deps;		/* per device, its lower devices */
+	uint32_t *ndeps;
+	bool *used;			/* a lower device of another bstack device */
+};
+
+/* The index of the bstack device @dev in @t, or -1. */
+static ssize_t tree_find(const struct tree *t, uint64_t dev)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->e[i].dev == dev)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* @indent: the "│  " and "   " columns of the levels above. */
+static void tree_print(const struct tree *t, size_t i, char *indent,
+		       size_t depth)
+{
+	size_t len = strlen(indent);
+	uint32_t d;
+
+	for (d = 0; d < t->ndeps[i]; d++) {
+		bool last = d + 1 == t->ndeps[i];
+		uint64_t dev = t->deps[i][d];
+		ssize_t j = tree_find(t, dev);
+		char name[256];
+
+		if (j >= 0)
+			snprintf(name, sizeof(name), "%s", t->e[j].name);
+		else
+			dev_name(dev, name, sizeof(name));
+		printf("%s %s%s (%u:%u)\n", indent, last ? "\u2514\u2500" : "\u251c\u2500",
+		       name, dev_major(dev), dev_minor(dev));
+		/* The kernel refuses cycles; the depth bound is for a race. */
+		if (j >= 0 && depth < 64 && len + 8 < 512) {
+			strcpy(indent + len, last ? "   " : " \u2502 ");
+			tree_print(t, (size_t)j, indent, depth + 1);
+			indent[len] = '\0';
+		}
+	}
+}
+
+static int ls_tree(const struct cmd *c, struct bstack_list_entry *e, size_t n)
+{
+	struct tree t = { .e = e, .n = n };
+	char indent[512] = "";
+	size_t i, d;
+	int ret = 0;
+
+	t.deps = calloc(n ? n : 1, sizeof(*t.deps));
+	t.ndeps = calloc(n ? n : 1, sizeof(*t.ndeps));
+	t.used = calloc(n ? n : 1, sizeof(*t.used));
+	if (!t.deps || !t.ndeps || !t.used) {
+		error_ctx(c, NULL, "out of memory");
+		ret = 1;
+		goto out;
+	}
+	for (i = 0; i < n && !ret; i++)
+		if (get_deps(c, e[i].name, 0, &t.deps[i], &t.ndeps[i]))
+			ret = 1;
+	if (ret)
+		goto out;
+	for (i = 0; i < n; i++)
+		for (d = 0; d < t.ndeps[i]; d++) {
+			ssize_t j = tree_find(&t, t.deps[i][d]);
+
+			if (j >= 0)
+				t.used[j] = true;
+		}
+	if (!n)
+		puts("No devices found");
+	for (i = 0; i < n; i++) {
+		if (t.used[i])
+			continue;
+		printf("%s (%u:%u)\n", e[i].name, dev_major(e[i].dev),
+		       dev_minor(e[i].dev));
+		tree_print(&t, i, indent, 0);
+	}
+out:
+	for (i = 0; t.deps && i < n; i++)
+		free(t.deps[i]);
+	free(t.deps);
+	free(t.ndeps);
+	free(t.used);
+	return ret;
+}
+
+static int do_ls(struct cmd *c)
+{
+	struct bstack_list_entry *e;
+	size_t i, n, kept = 0;
+	int ret = 0;
+
+	if ((c->given & OPT_TREE) && (c->given & (OPT_JSON | OPT_TARGET))) {
+		error_msg("ls: --tree goes with neither --json nor --target");
+		return EXIT_USAGE;
+	}
+	if (control_open(c) || list_devices(c, &e, &n))
+		return 1;
+	if (c->given & OPT_TREE) {
+		ret = ls_tree(c, e, n);
+		free(e);
+		return ret;
+	}
+	/* --target: only the devices whose live table has such a target. */
+	for (i = 0; i < n; i++) {
+		int keep = 1;
+
+		if (c->target && (e[i].flags & BSTACK_F_LIVE_TABLE))
+			keep = has_target(c, e[i].name, c->target);
+		else if (c->target)
+			keep = 0;
+		if (keep < 0) {
+			free(e);
+			return 1;
+		}
+		if (keep)
+			e[kept++] = e[i];
+	}
+	n = kept;
+	if (c->given & OPT_JSON) {
+		json_open("devices");
+		for (i = 0; i < n; i++) {
+			fputs(i ? ", " : "", stdout);
+			json_device(stdout, e[i].name, e[i].uuid, e[i].dev,
+				    e[i].flags, e[i].open_count);
+			putchar('}');
+		}
+		puts("]}");
+		free(e);
+		return 0;
+	}
+	if (!n)
+		puts("No devices found");
+	for (i = 0; i < n; i++)
+		printf("%s\t(%u:%u)\n", e[i].name, dev_major(e[i].dev),
+		       dev_minor(e[i].dev));
+	free(e);
+	return 0;
+}
+
+/* ---- mknodes -------------------------------------------------------------- */
+
+#define LINK_DIR	"/dev/bstack"
+
+/*
+ * /dev/bstackN as a block node of @e's number (bstackN's minor is N), and
+ * /dev/bstack/NAME pointing at it: what devtmpfs and udev would make.
+ */
+static int mknode_one(const struct cmd *c, const struct bstack_list_entry *e)
+{
+	dev_t dev = makedev(dev_major(e->dev), dev_minor(e->dev));
+	char node[64], rel[64], link[sizeof(LINK_DIR) + BSTACK_NAME_LEN];
+	char now[64];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(node, sizeof(node), "/dev/bstack%u", dev_minor(e->dev));
+	if (!lstat(node, &st) && (!S_ISBLK(st.st_mode) || st.st_rdev != dev) &&
+	    unlink(node)) {
+		error_ctx(c, e->name, "cannot remove the stale %s: %s", node,
+			  strerror(errno));
+		return 1;
+	}
+	if (lstat(node, &st) && mknod(node, S_IFBLK | 0660, dev)) {
+		error_ctx(c, e->name, "cannot make %s: %s", node, strerror(errno));
+		return 1;
+	}
+	if (mkdir(LINK_DIR, 0755) && errno != EEXIST) {
+		error_ctx(c, e->name, "cannot make " LINK_DIR ": %s", strerror(errno));
+		return 1;
+	}
+	snprintf(link, sizeof(link), LINK_DIR "/%s", e->name);
+	snprintf(rel, sizeof(rel), "../bstack%u", dev_minor(e->dev));
+	n = readlink(link, now, sizeof(now) - 1);
+	if (n >= 0) {
+		now[n] = '\0';
+		if (!strcmp(now, rel))
+			return 0;
+		unlink(link);
+	}
+	if (symlink(rel, link)) {
+		error_ctx(c, e->name, "cannot link %s to %s: %s", link, rel,
+			  strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Links in LINK_DIR that name no device now go (not other files). */
+static int mknodes_prune(const struct cmd *c, const struct bstack_list_entry *e,
+			 size_t n)
+{
+	struct dirent *d;
+	DIR *dir = opendir(LINK_DIR);
+	int ret = 0;
+	size_t i;
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		char link[sizeof(LINK_DIR) + 256];
+		struct stat st;
+
+		if (d->d_name[0] == '.')
+			continue;
+		for (i = 0; i < n; i++)
+			if (!strcmp(e[i].name, d->d_name))
+				break;
+		snprintf(link, sizeof(link), LINK_DIR "/%s", d->d_name);
+		if (i < n || lstat(link, &st) || !S_ISLNK(st.st_mode))
+			continue;
+		if (unlink(link)) {
+			error_ctx(c, NULL, "cannot remove the stale %s: %s", link,
+				  strerror(errno));
+			ret = 1;
+		}
+	}
+	closedir(dir);
+	return ret;
+}
+
+static int do_mknodes(struct cmd *c)
+{
+	struct bstack_list_entry *e;
+	size_t i, n;
+	int j, ret = 0;
+
+	for (j = 0; j < c->nargs; j++)
+		if (check_name(c, c->args[j]))
+			return 1;
+	if (control_open(c) || list_devices(c, &e, &n))
+		return 1;
+	for (j = 0; j < c->nargs; j++) {
+		for (i = 0; i < n; i++)
+			if (!strcmp(e[i].name, c->args[j]))
+				break;
+		if (i == n) {
+			error_ctx(c, c->args[j], "no device named '%s'", c->args[j]);
+			ret = 1;
+		} else {
+			ret |= mknode_one(c, &e[i]);
+		}
+	}
+	if (!c->nargs) {
+		for (i = 0; i < n; i++)
+			ret |= mknode_one(c, &e[i]);
+		ret |= mknodes_prune(c, e, n);
+	}
+	free(e);
+	return ret;
 }
 
 static int do_rename(struct cmd *c)
@@ -1375,45 +2014,82 @@ static int do_wait(struct cmd *c)
  * VERSION's reply (1.3): "kernel: REL" and "<what>: <how>" lines on how the
  * module was built for its kernel. A module older than 1.3 sends none.
  */
-static void print_build(const struct reply *rep)
+/*
+ * The VERSION reply's text, "kernel: RELEASE" and then "INTERFACE: HOW"
+ * per line, as text or as the members of a JSON object.
+ */
+static void print_build(const struct reply *rep, bool json)
 {
-	const char *p = rep->data;
-	const char *end = p + strnlen(rep->data, rep->data_len);
-	int heading = 0;
+	const char *line = rep->data;
+	const char *end = line + strnlen(rep->data, rep->data_len);
+	int interfaces = 0;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+	for (; line < end; ) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *eol = nl ? nl : end;
-		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		const char *colon = memchr(line, ':', (size_t)(eol - line));
 		const char *how = colon ? colon + 1 : eol;
+		char key[128], val[512];
 
 		while (how < eol && *how == ' ')
 			how++;
-		if (colon && colon - p == 6 && !strncmp(p, "kernel", 6)) {
-			printf("Built for kernel: %.*s\n", (int)(eol - how), how);
-		} else if (colon) {
-			if (!heading++)
-				printf("Kernel interfaces:\n");
-			printf("  %.*s: %.*s\n", (int)(colon - p), p,
-			       (int)(eol - how), how);
+		if (colon) {
+			snprintf(key, sizeof(key), "%.*s", (int)(colon - line), line);
+			snprintf(val, sizeof(val), "%.*s", (int)(eol - how), how);
+			if (!strcmp(key, "kernel")) {
+				if (json) {
+					fputs(", \"kernel\": ", stdout);
+					json_string(stdout, val);
+				} else {
+					printf("Built for kernel: %s\n", val);
+				}
+			} else if (json) {
+				fputs(interfaces++ ? ", {\"name\": " :
+				      ", \"interfaces\": [{\"name\": ", stdout);
+				json_string(stdout, key);
+				fputs(", \"how\": ", stdout);
+				json_string(stdout, val);
+				putchar('}');
+			} else {
+				if (!interfaces++)
+					printf("Kernel interfaces:\n");
+				printf("  %s: %s\n", key, val);
+			}
 		}
-		p = eol + 1;
+		line = eol + 1;
 	}
+	if (json && interfaces)
+		putchar(']');
 }
 
 static int do_version(struct cmd *c)
 {
 	struct request req = { .cmd = BSTACK_VERSION };
+	bool json = c->given & OPT_JSON;
 	struct reply rep;
 
-	printf("bstackctl version: %s\n", BSTACKCTL_VERSION);
+	if (json) {
+		printf("{\"schema\": %d, \"bstackctl\": \"%s\"", JSON_SCHEMA,
+		       BSTACKCTL_VERSION);
+	} else {
+		printf("bstackctl version: %s\n", BSTACKCTL_VERSION);
+	}
 	/* Keep the order of the lines when stderr says why the rest failed. */
 	fflush(stdout);
-	if (control_open(c) || control_call(c, &req, &rep))
+	if (control_open(c) || control_call(c, &req, &rep)) {
+		if (json)
+			puts("}");
 		return 1;
-	printf("Driver version: %u.%u.%u\n",
-	       rep.hdr->version[0], rep.hdr->version[1], rep.hdr->version[2]);
-	print_build(&rep);
+	}
+	if (json)
+		printf(", \"driver\": \"%u.%u.%u\"", rep.hdr->version[0],
+		       rep.hdr->version[1], rep.hdr->version[2]);
+	else
+		printf("Driver version: %u.%u.%u\n", rep.hdr->version[0],
+		       rep.hdr->version[1], rep.hdr->version[2]);
+	print_build(&rep, json);
+	if (json)
+		puts("}");
 	free(rep.hdr);
 	return 0;
 }
@@ -1427,8 +2103,8 @@ static const struct verb verbs[] = {
 	  "Create device NAME with the table from --table, FILE or stdin, and\n"
 	  "make it live. --notable creates it with no table." },
 	{ "remove", do_name, BSTACK_REMOVE,
-	  OPT_FORCE | OPT_DEFERRED | OPT_RETRY | OPT_UDEV, 1, 1,
-	  "remove NAME [--force] [--deferred] [--retry]",
+	  OPT_FORCE | OPT_DEFERRED | OPT_RETRY | OPT_UDEV | OPT_BYUUID, 1, INT_MAX,
+	  "remove NAME... [--force] [--deferred] [--retry]",
 	  "Remove device NAME. If it is open, this fails and says who uses it,\n"
 	  "unless --deferred: then NAME goes when its last user closes it.\n"
 	  "--force first swaps in a table that fails all I/O, so users give up.\n"
@@ -1438,59 +2114,74 @@ static const struct verb verbs[] = {
 	  "remove_all [--force] [--deferred] [--retry]",
 	  "Remove every device, the ones stacked on others first; --force,\n"
 	  "--deferred and --retry act on the open ones as for remove." },
-	{ "load", do_load, BSTACK_LOAD, OPT_TABLE, 1, 2,
+	{ "load", do_load, BSTACK_LOAD, OPT_TABLE | OPT_BYUUID, 1, 2,
 	  "load NAME [--table TEXT | FILE]",
 	  "Load the inactive table of NAME from --table, FILE or stdin." },
-	{ "reload", do_load, BSTACK_LOAD, OPT_TABLE, 1, 2,
+	{ "reload", do_load, BSTACK_LOAD, OPT_TABLE | OPT_BYUUID, 1, 2,
 	  "reload NAME [--table TEXT | FILE]",
 	  "The same as load." },
 	{ "suspend", do_suspend, BSTACK_SUSPEND,
-	  OPT_NOFLUSH | OPT_NOLOCKFS | OPT_TIMEOUT, 1, 1,
-	  "suspend NAME [--noflush] [--nolockfs] [--timeout SECONDS]",
+	  OPT_NOFLUSH | OPT_NOLOCKFS | OPT_TIMEOUT | OPT_BYUUID, 1, INT_MAX,
+	  "suspend NAME... [--noflush] [--nolockfs] [--timeout SECONDS]",
 	  "Stop I/O to NAME: freeze its filesystem (not with --nolockfs), hold\n"
 	  "new I/O and wait for the I/O in flight. With --timeout, or on Ctrl-C,\n"
 	  "give up and leave NAME running. --noflush is accepted as in dmsetup." },
-	{ "resume", do_name, BSTACK_RESUME, OPT_NOLOCKFS | OPT_UDEV, 1, 1,
-	  "resume NAME [--nolockfs]",
+	{ "resume", do_name, BSTACK_RESUME, OPT_NOLOCKFS | OPT_UDEV | OPT_BYUUID,
+	  1, INT_MAX,
+	  "resume NAME... [--nolockfs]",
 	  "Make the inactive table of NAME live, if it has one (suspending NAME\n"
 	  "meanwhile, as suspend does), and let the held I/O go." },
-	{ "clear", do_name, BSTACK_CLEAR, 0, 1, 1,
+	{ "clear", do_name, BSTACK_CLEAR, OPT_BYUUID, 1, 1,
 	  "clear NAME",
 	  "Drop the inactive table of NAME." },
-	{ "ls", do_ls, BSTACK_LIST, OPT_JSON, 0, 0,
-	  "ls [--json]",
-	  "List the devices, one \"NAME<tab>(MAJOR:MINOR)\" line each." },
-	{ "info", do_info, BSTACK_TABLE, OPT_JSON, 0, 1,
-	  "info [--json] [NAME]",
-	  "Show the state of NAME, or of every device, as dmsetup info does." },
-	{ "table", do_show, BSTACK_TABLE, OPT_INACTIVE | OPT_JSON, 0, 1,
-	  "table [--inactive] [--json] [NAME]",
-	  "Show the live (or inactive) table of NAME, or of every device." },
-	{ "status", do_show, BSTACK_STATUS, OPT_JSON, 0, 1,
-	  "status [--json] [NAME]",
+	{ "ls", do_ls, BSTACK_LIST, OPT_JSON | OPT_TARGET | OPT_TREE, 0, 0,
+	  "ls [--json] [--target TYPE] [--tree]",
+	  "List the devices, one \"NAME<tab>(MAJOR:MINOR)\" line each; with\n"
+	  "--target, those whose live table has a target of TYPE; with --tree,\n"
+	  "each device above what it maps, bstack devices expanded." },
+	{ "info", do_info, BSTACK_TABLE,
+	  OPT_JSON | OPT_COLUMNS | OPT_FIELDS | OPT_NOHEADINGS | OPT_SEPARATOR |
+	  OPT_NAMEPREFIXES | OPT_BYUUID, 0, INT_MAX,
+	  "info [--json] [-c [-o FIELDS] [--noheadings] [--separator S] [--nameprefixes]] [NAME...]",
+	  "Show the state of each NAME, or of every device, as dmsetup info does;\n"
+	  "-c in columns, dmsetup's fields (-o help lists them)." },
+	{ "table", do_show, BSTACK_TABLE,
+	  OPT_INACTIVE | OPT_JSON | OPT_TARGET | OPT_BYUUID, 0, INT_MAX,
+	  "table [--inactive] [--json] [--target TYPE] [NAME...]",
+	  "Show the live (or inactive) table of each NAME, or of every device;\n"
+	  "with --target, only its lines of that type." },
+	{ "status", do_show, BSTACK_STATUS,
+	  OPT_JSON | OPT_TARGET | OPT_BYUUID, 0, INT_MAX,
+	  "status [--json] [--target TYPE] [NAME...]",
 	  "Show the status of the targets of NAME, or of every device, and a\n"
 	  "\"# reads N writes N read_bytes N ...\" line of the device's I/O counters." },
-	{ "deps", do_deps, BSTACK_DEPS, OPT_INACTIVE, 1, 1,
-	  "deps [--inactive] NAME",
+	{ "deps", do_deps, BSTACK_DEPS, OPT_INACTIVE | OPT_JSON | OPT_BYUUID,
+	  1, INT_MAX,
+	  "deps [--inactive] [--json] NAME...",
 	  "Show the lower devices of NAME's live (or inactive) table:\n"
 	  "\"N dependencies : (MAJOR, MINOR NAME)...\"." },
-	{ "wait", do_wait, BSTACK_WAIT_EVENT, 0, 1, 2,
+	{ "wait", do_wait, BSTACK_WAIT_EVENT, OPT_BYUUID, 1, 2,
 	  "wait NAME [EVENT_NR]",
 	  "Wait until the event number of NAME passes EVENT_NR (by default the\n"
 	  "current one: wait for the next event), and print the new one. Table\n"
 	  "changes, suspend, resume, rename and I/O errors are events." },
-	{ "message", do_message, BSTACK_MESSAGE, 0, 3, INT_MAX,
+	{ "message", do_message, BSTACK_MESSAGE, OPT_BYUUID, 3, INT_MAX,
 	  "message NAME SECTOR WORDS...",
 	  "Send WORDS to the target of NAME that maps SECTOR, as dmsetup message\n"
 	  "does; faulty takes its key=value words, and reset." },
-	{ "targets", do_targets, BSTACK_TARGETS, 0, 0, 0,
-	  "targets",
+	{ "targets", do_targets, BSTACK_TARGETS, OPT_JSON, 0, 0,
+	  "targets [--json]",
 	  "List the target types the driver knows, with their versions." },
-	{ "rename", do_rename, BSTACK_RENAME, OPT_SETUUID | OPT_UDEV, 2, 2,
+	{ "rename", do_rename, BSTACK_RENAME, OPT_SETUUID | OPT_UDEV | OPT_BYUUID,
+	  2, 2,
 	  "rename NAME NEWNAME | rename NAME --setuuid UUID",
 	  "Rename NAME, or give it a uuid if it has none." },
-	{ "version", do_version, BSTACK_VERSION, 0, 0, 0,
-	  "version",
+	{ "mknodes", do_mknodes, 0, OPT_BYUUID, 0, INT_MAX,
+	  "mknodes [NAME...]",
+	  "Make /dev/bstackN and the /dev/bstack/NAME link of each NAME, or of\n"
+	  "every device, as udev would, and remove links that name no device." },
+	{ "version", do_version, BSTACK_VERSION, OPT_JSON, 0, 0,
+	  "version [--json]",
 	  "Show the versions of bstackctl and of the bstack driver." },
 	{ "help", do_help, 0, 0, 0, 0,
 	  "help",
@@ -1519,8 +2210,9 @@ static void usage(FILE *out)
 		}
 	}
 	fputs("\nOptions, before or after the arguments:\n"
-	      "  -u, --uuid UUID   the uuid of the new device, at most "
-	      STR(BSTACK_UUID_MAX) " bytes\n"
+	      "  -u, --uuid UUID   create: the uuid of the new device, at most "
+	      STR(BSTACK_UUID_MAX) "\n"
+	      "                    bytes; the other verbs: the device whose uuid it is\n"
 	      "  -r, --readonly    create a read-only device\n"
 	      "      --notable     create the device without a table\n"
 	      "      --table TEXT  the table itself; lines are separated by newlines\n"
@@ -1530,7 +2222,15 @@ static void usage(FILE *out)
 	      "      --timeout S   suspend: give up after S seconds of waiting\n"
 	      "      --force       remove: make the I/O of an open device fail\n"
 	      "      --deferred    remove: remove an open device at its last close\n"
-	      "      --json        ls, info, table, status: JSON output\n"
+	      "      --json        ls, info, table, status, deps, targets, version:\n"
+	      "                    JSON output, its layout's version in \"schema\"\n"
+	      "      --target TYPE ls, table, status: only targets of that type\n"
+	      "      --tree        ls: the devices as a tree of what maps what\n"
+	      "  -c, --columns     info: one line per device, in columns\n"
+	      "  -o, --options F   info -c: the fields, comma-separated (-o help)\n"
+	      "      --noheadings  info -c: no heading line\n"
+	      "      --separator S info -c: S between the fields, unaligned\n"
+	      "      --nameprefixes  info -c: BSTACK_FIELD='value' for each field\n"
 	      "      --setuuid     rename: set the uuid instead of the name\n"
 	      "      --retry       remove: retry for 5 s while the device is open\n"
 	      "      --noudevsync  create, remove, resume, rename: do not wait for\n"
@@ -1657,11 +2357,18 @@ static int parse_options(struct cmd *c, int argc, char **argv)
 	return 0;
 }
 
+/* -u UUID names the device, for every verb that takes a NAME but create. */
+static bool by_uuid(const struct cmd *c)
+{
+	return (c->given & OPT_UUID) && c->verb->run != do_create;
+}
+
 /* Check the options and the number of arguments against the verb. */
 static int check_usage(const struct cmd *c)
 {
 	const struct verb *v = c->verb;
 	unsigned int bad = c->given & ~v->options;
+	int nargs = c->nargs + (by_uuid(c) ? 1 : 0);
 	unsigned long secs;
 
 	if (bad) {
@@ -1669,14 +2376,15 @@ static int check_usage(const struct cmd *c)
 			  c->verb->name, option_name(bad & -bad), v->synopsis);
 		return -1;
 	}
-	if (c->nargs < v->min_args) {
+	if (nargs < v->min_args) {
 		error_msg("%s: missing NAME (usage: bstackctl %s)", c->verb->name,
 			  v->synopsis);
 		return -1;
 	}
-	if (c->nargs > v->max_args) {
+	if (nargs > v->max_args) {
 		error_msg("%s: unexpected argument '%s' (usage: bstackctl %s)",
-			  c->verb->name, c->args[v->max_args], v->synopsis);
+			  c->verb->name, c->args[v->max_args - (nargs - c->nargs)],
+			  v->synopsis);
 		return -1;
 	}
 	if ((c->given & OPT_NOTABLE) && ((c->given & OPT_TABLE) || c->nargs > 1)) {
@@ -1697,6 +2405,35 @@ static int check_usage(const struct cmd *c)
 	return 0;
 }
 
+/*
+ * -u UUID: find the device that has it, and put its name first among the
+ * arguments, where NAME goes.
+ */
+static int resolve_uuid(struct cmd *c)
+{
+	struct bstack_list_entry *e;
+	static char name[BSTACK_NAME_LEN];
+	size_t i, n;
+
+	if (control_open(c) || list_devices(c, &e, &n))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!strcmp(e[i].uuid, c->uuid))
+			break;
+	if (i == n) {
+		free(e);
+		error_ctx(c, NULL, "no device has uuid '%s'", c->uuid);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s", e[i].name);
+	free(e);
+	memmove(c->args + 1, c->args, (size_t)c->nargs * sizeof(*c->args));
+	c->args[0] = name;
+	c->nargs++;
+	c->uuid = NULL;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd c = { .fd = -1 };
@@ -1713,6 +2450,8 @@ int main(int argc, char **argv)
 	} else if (c.help) {
 		usage(stdout);
 		ret = 0;
+	} else if (by_uuid(&c) && resolve_uuid(&c)) {
+		ret = 1;
 	} else {
 		ret = c.verb->run(&c);
 	}

@@ -285,6 +285,21 @@ void table_free(struct table *t)
 	*t = (struct table)TABLE_INIT;
 }
 
+size_t table_keep_type(struct table *t, const char *type)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < t->count; i++) {
+		if (strcmp(t->targets[i].type, type)) {
+			free(t->targets[i].params);
+			continue;
+		}
+		t->targets[kept++] = t->targets[i];
+	}
+	t->count = kept;
+	return kept;
+}
+
 /* Size of the spec for @tg in a payload: the struct, the string, padding. */
 static size_t spec_size(const struct table_target *tg)
 {

@@ -90,4 +90,10 @@ int table_decode(const void *payload, size_t len, uint32_t count,
  */
 int table_format(const struct table *t, const char *prefix, FILE *out);
 
+/*
+ * Keep only the targets of @type (--target), in order; returns how many.
+ * The others' memory is freed.
+ */
+size_t table_keep_type(struct table *t, const char *type);
+
 #endif /* BSTACK_TABLE_H */

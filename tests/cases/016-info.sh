@@ -92,13 +92,13 @@ info "rename and --setuuid work, and refuse what they should"
 j=$(bstackctl ls --json) || fail "ls --json failed"
 info "ls --json: $j"
 case $j in
-'{"devices": ['*'{"name": "t016", "uuid": "U-016", "major": '"$maj"', "minor": '"$min"', "open_count": 0, "suspended": false, "read_only": false, "live_table": true, "inactive_table": false, "deferred_remove": false}'*']}') ;;
+'{"schema": 1, "devices": ['*'{"name": "t016", "uuid": "U-016", "major": '"$maj"', "minor": '"$min"', "open_count": 0, "suspended": false, "read_only": false, "live_table": true, "inactive_table": false, "deferred_remove": false}'*']}') ;;
 *) fail "ls --json does not describe t016 as expected: $j" ;;
 esac
 j=$(bstackctl table --json t016) || fail "table --json failed"
 info "table --json: $j"
 case $j in
-'{"devices": [{"name": "t016", "targets": [{"start": 0, "length": 4096, "type": "linear", "args": "'"$nb0mm"' 0"}, {"start": 4096, "length": 8192, "type": "striped", "args": "2 8 '"$nb0mm"' 8192 '"$nb1mm"' 0"}]}]}') ;;
+'{"schema": 1, "devices": [{"name": "t016", "targets": [{"start": 0, "length": 4096, "type": "linear", "args": "'"$nb0mm"' 0"}, {"start": 4096, "length": 8192, "type": "striped", "args": "2 8 '"$nb0mm"' 8192 '"$nb1mm"' 0"}]}]}') ;;
 *) fail "table --json is not as expected: $j" ;;
 esac
 j=$(bstackctl info --json t016) || fail "info --json failed"

@@ -120,7 +120,7 @@ badcmd "suspend --timeout 0" "--timeout" bstackctl suspend --timeout 0 t017
 badcmd "suspend --timeout abc" "--timeout" bstackctl suspend --timeout abc t017
 badcmd "an unknown verb" "unknown verb" bstackctl frobnicate
 badcmd "an unknown option" "unknown" bstackctl ls --frobnicate
-badcmd "too many arguments" "unexpected argument" bstackctl remove t017 t018
+badcmd "too many arguments" "unexpected argument" bstackctl clear t017 t018
 info "$n malformed tables and commands refused, one line each"
 [ "$n" -ge 30 ] || fail "only $n bad inputs were tried"
 

@@ -34,7 +34,7 @@ for v in $verbs; do
 	want=
 	for o in $options; do
 		case $o in
-		--uuid|--table|--timeout|--udevtimeout) arg=(1) ;;
+		--uuid|--table|--timeout|--udevtimeout|--target|--separator|--options) arg=(1) ;;
 		*) arg=() ;;
 		esac
 		err=$("$ctl" "$v" x "$o" "${arg[@]}" 2>&1 >/dev/null)

@@ -729,10 +729,10 @@ static int test_cli_usage_errors(void)
 		       "bstackctl: option '--table' needs an argument (see 'bstackctl --help')\n",
 		       ARGV("load", "x", "--table")));
 	TRY(expect_ctl("/nonexistent", NULL, 2,
-		       "bstackctl: remove: missing NAME (usage: bstackctl remove NAME [--force] [--deferred] [--retry])\n",
+		       "bstackctl: remove: missing NAME (usage: bstackctl remove NAME... [--force] [--deferred] [--retry])\n",
 		       ARGV("remove")));
 	TRY(expect_ctl("/nonexistent", NULL, 2,
-		       "bstackctl: ls: option --inactive does not apply (usage: bstackctl ls [--json])\n",
+		       "bstackctl: ls: option --inactive does not apply (usage: bstackctl ls [--json] [--target TYPE] [--tree])\n",
 		       ARGV("--inactive", "ls")));
 	return expect_ctl("/nonexistent", NULL, 2,
 			  "bstackctl: create: --notable excludes --table and FILE\n",
