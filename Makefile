@@ -48,6 +48,7 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/bstack
 UDEVRULESDIR ?= /usr/lib/udev/rules.d
 MODULESLOADDIR ?= /usr/lib/modules-load.d
+SYSTEMDUNITDIR ?= /usr/lib/systemd/system
 BASHCOMPDIR ?= /usr/share/bash-completion/completions
 INSTALL_MOD_DIR ?= updates
 # The driver's version, as the uapi header says; dkms.conf says the same.
@@ -105,6 +106,9 @@ install-tools: tools
 	install -D -m 0644 dist/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/bstack.conf
 	install -D -m 0644 dist/bstackctl.bash $(DESTDIR)$(BASHCOMPDIR)/bstackctl
 	install -D -m 0644 dist/lvm-bstack.conf $(DESTDIR)$(DATADIR)/lvm-bstack.conf
+	sed 's|/usr/sbin/bstackctl|$(SBINDIR)/bstackctl|' dist/bstack.service > bstack.service.tmp
+	install -D -m 0644 bstack.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/bstack.service
+	rm -f bstack.service.tmp
 
 uninstall:
 	rm -f $(DESTDIR)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/bstack.ko \
@@ -114,7 +118,8 @@ uninstall:
 		$(DESTDIR)$(UDEVRULESDIR)/60-bstack.rules \
 		$(DESTDIR)$(MODULESLOADDIR)/bstack.conf \
 		$(DESTDIR)$(BASHCOMPDIR)/bstackctl \
-		$(DESTDIR)$(DATADIR)/lvm-bstack.conf
+		$(DESTDIR)$(DATADIR)/lvm-bstack.conf \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/bstack.service
 	-rmdir $(DESTDIR)$(DATADIR)
 
 # The sources where DKMS looks for them, without build output.

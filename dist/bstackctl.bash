@@ -17,7 +17,7 @@ _bstackctl()
 
 	local verbs="create remove remove_all load reload suspend resume clear
 		ls info table status deps wait message targets rename mknodes
-		version help"
+		apply deactivate version help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -57,6 +57,8 @@ _bstackctl()
 	deps)		opts="--uuid --inactive --json" ;;
 	rename)		opts="--uuid --setuuid --noudevsync --udevtimeout" ;;
 	targets|version) opts="--json" ;;
+	apply)		opts="--dry-run --noudevsync --udevtimeout" ;;
+	deactivate)	opts="--all --retry --noudevsync --udevtimeout" ;;
 	*)		opts="" ;;
 	esac
 
@@ -66,6 +68,8 @@ _bstackctl()
 	fi
 
 	case $verb in
+	apply)
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	create)
 		# The name is new; a table file may follow it.
 		[ "$prev" = create ] && return 0

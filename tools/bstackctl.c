@@ -32,6 +32,7 @@
 
 #include <linux/bstack.h>
 
+#include "bstacktab.h"
 #include "table.h"
 #include "udev.h"
 
@@ -84,6 +85,8 @@ enum {
 	OPT_SEPARATOR	= 1U << 19,
 	OPT_NAMEPREFIXES = 1U << 20,
 	OPT_TREE	= 1U << 21,
+	OPT_DRYRUN	= 1U << 22,
+	OPT_ALL		= 1U << 23,
 };
 
 /*
@@ -124,6 +127,7 @@ struct cmd {
 	int fd;				/* the control device, or -1 */
 	const char *control;		/* its path */
 	unsigned int shown;		/* JSON objects printed so far */
+	const char *where;		/* the file errors are about, or NULL */
 };
 
 /* getopt's value for an option with no short form: above any character. */
@@ -171,6 +175,8 @@ static const struct option_def {
 	  offsetof(struct cmd, separator) },
 	{ OPT_NAMEPREFIXES, "--nameprefixes", LONG_OPT(OPT_NAMEPREFIXES), 0, 0 },
 	{ OPT_TREE, "--tree", LONG_OPT(OPT_TREE), 0, 0 },
+	{ OPT_DRYRUN, "--dry-run", LONG_OPT(OPT_DRYRUN), 0, 0 },
+	{ OPT_ALL, "--all", LONG_OPT(OPT_ALL), 0, 0 },
 };
 
 static const struct option long_options[] = {
@@ -197,6 +203,8 @@ static const struct option long_options[] = {
 	{ "separator",	required_argument,	NULL, LONG_OPT(OPT_SEPARATOR) },
 	{ "nameprefixes", no_argument,		NULL, LONG_OPT(OPT_NAMEPREFIXES) },
 	{ "tree",	no_argument,		NULL, LONG_OPT(OPT_TREE) },
+	{ "dry-run",	no_argument,		NULL, LONG_OPT(OPT_DRYRUN) },
+	{ "all",	no_argument,		NULL, LONG_OPT(OPT_ALL) },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -259,8 +267,8 @@ static void error_ctx(const struct cmd *c, const char *name, const char *fmt, ..
 {
 	va_list ap;
 
-	fprintf(stderr, "bstackctl: %s%s%s: ", c->verb->name, name ? " " : "",
-		name ? name : "");
+	fprintf(stderr, "bstackctl: %s%s%s: %s%s", c->verb->name, name ? " " : "",
+		name ? name : "", c->where ? c->where : "", c->where ? ": " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -1878,6 +1886,378 @@ static int do_mknodes(struct cmd *c)
 	return ret;
 }
 
+/* ---- apply, deactivate ----------------------------------------------------- */
+
+#define BSTACKTAB	"/etc/bstacktab"
+
+static const struct bstack_list_entry *find_running(const struct bstack_list_entry *e,
+						     size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(e[i].name, name))
+			return &e[i];
+	return NULL;
+}
+
+/*
+ * @te's table as it is to be loaded, and as the kernel prints tables:
+ * every lower device as MAJ:MIN. /dev/bstack/NAME of a device that runs
+ * is its number, so that no udev link is needed; another path is stat()ed.
+ * In a dry run, the entries it maps need not run.
+ */
+static int resolve_table(const struct tab_entry *te,
+			 const struct bstack_list_entry *e, size_t n, bool dry,
+			 struct table *t, char *why, size_t size)
+{
+	char terr[TABLE_ERR_LEN];
+	size_t i;
+
+	if (table_parse(te->table, te->table_len, t, terr)) {
+		snprintf(why, size, "%s", terr);
+		return -1;
+	}
+	for (i = 0; i < t->count; i++) {
+		char *in = t->targets[i].params, *out, *w, *save = NULL;
+
+		/* The kernel's messages then name the line of the file. */
+		if (!te->table_file)
+			t->targets[i].line += te->table_line - 1;
+		size_t used = 0;
+
+		/* A word becomes at most "4095:1048575", and is 1 byte or more. */
+		out = malloc(strlen(in) * 13 + 1);
+		if (!out) {
+			snprintf(why, size, "out of memory");
+			return -1;
+		}
+		out[0] = '\0';
+		for (w = strtok_r(in, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+			const struct bstack_list_entry *r = NULL;
+			const char *word = w;
+			struct stat st;
+			char num[24];
+
+			if (!strncmp(w, TAB_LINK_DIR, strlen(TAB_LINK_DIR))) {
+				r = find_running(e, n, w + strlen(TAB_LINK_DIR));
+				/* A dry run made none of those it would make. */
+				if (!r && stat(w, &st) && !(dry && te->ndeps)) {
+					snprintf(why, size, "it maps %s, which is not running", w);
+					free(out);
+					return -1;
+				}
+			}
+			if (r) {
+				snprintf(num, sizeof(num), "%u:%u", dev_major(r->dev),
+					 dev_minor(r->dev));
+				word = num;
+			} else if (w[0] == '/' && !stat(w, &st) && S_ISBLK(st.st_mode)) {
+				snprintf(num, sizeof(num), "%u:%u", major(st.st_rdev),
+					 minor(st.st_rdev));
+				word = num;
+			}
+			used += (size_t)sprintf(out + used, "%s%s", used ? " " : "", word);
+		}
+		free(t->targets[i].params);
+		t->targets[i].params = out;
+	}
+	return 0;
+}
+
+static bool same_table(const struct table *a, const struct table *b)
+{
+	size_t i;
+
+	if (a->count != b->count)
+		return false;
+	for (i = 0; i < a->count; i++)
+		if (a->targets[i].start != b->targets[i].start ||
+		    a->targets[i].length != b->targets[i].length ||
+		    strcmp(a->targets[i].type, b->targets[i].type) ||
+		    strcmp(a->targets[i].params, b->targets[i].params))
+			return false;
+	return true;
+}
+
+/* CREATE or LOAD @name with table @t (a uuid and flags for CREATE). */
+static int send_table(struct cmd *c, unsigned long ioc, const char *name,
+		      const char *uuid, uint32_t flags, const struct table *t)
+{
+	struct request req = { .cmd = ioc, .name = name, .uuid = uuid,
+			       .flags = flags };
+	struct reply rep = { NULL, NULL, 0 };
+	char err[TABLE_ERR_LEN];
+	void *payload = NULL;
+	int ret;
+
+	if (table_serialize(t, &payload, &req.payload_len, &req.count, err)) {
+		error_ctx(c, name, "%s", err);
+		return -1;
+	}
+	req.payload = payload;
+	ret = call_and_settle(c, &req, &rep);
+	free(payload);
+	free(rep.hdr);
+	return ret;
+}
+
+static int name_call(struct cmd *c, unsigned long ioc, const char *name,
+		     uint32_t flags, const void *payload, size_t len)
+{
+	struct request req = { .cmd = ioc, .name = name, .flags = flags,
+			       .payload = payload, .payload_len = len };
+	struct reply rep = { NULL, NULL, 0 };
+	int ret = call_and_settle(c, &req, &rep);
+
+	free(rep.hdr);
+	return ret;
+}
+
+/* Read @te's table=FILE into its ->table, or give it the error. */
+static void read_table_file(struct tab_entry *te)
+{
+	FILE *f = fopen(te->table_file, "r");
+
+	if (!f) {
+		snprintf(te->error, sizeof(te->error), "line %u: cannot open %s: %s",
+			 te->line, te->table_file, strerror(errno));
+		return;
+	}
+	if (read_all(f, &te->table, &te->table_len))
+		snprintf(te->error, sizeof(te->error), "line %u: cannot read %s: %s",
+			 te->line, te->table_file, strerror(errno));
+	fclose(f);
+}
+
+/*
+ * The table of @te to the kernel: its messages name the lines of the
+ * file the table is in.
+ */
+static int send_entry(struct cmd *c, const struct tab_entry *te,
+		      unsigned long ioc, const struct table *t)
+{
+	const char *where = c->where;
+	int ret;
+
+	if (te->table_file)
+		c->where = te->table_file;
+	ret = send_table(c, ioc, te->name,
+			 ioc == BSTACK_CREATE && te->uuid[0] ? te->uuid : NULL,
+			 ioc == BSTACK_CREATE && te->readonly ? BSTACK_F_READONLY : 0,
+			 t);
+	c->where = where;
+	return ret;
+}
+
+/* What apply_one() did to an entry. */
+enum { DONE_NOTHING, DONE_CREATE, DONE_RELOAD, DONE_FAILED };
+
+/* Bring @te up as it says: create it, or reload what differs. */
+static int apply_one(struct cmd *c, const struct tab_entry *te,
+		     const struct bstack_list_entry *e, size_t n, bool dry)
+{
+	const struct bstack_list_entry *r = find_running(e, n, te->name);
+	struct table want = TABLE_INIT, live = TABLE_INIT;
+	bool reload, setuuid = false;
+	char why[TAB_ERR_LEN];
+	int ret = DONE_NOTHING;
+
+	if (resolve_table(te, e, n, dry, &want, why, sizeof(why))) {
+		error_ctx(c, te->name, "line %u: %s", te->line, why);
+		table_free(&want);
+		return DONE_FAILED;
+	}
+	if (!r) {
+		if (dry)
+			printf("would create %s\n", te->name);
+		else if (send_entry(c, te, BSTACK_CREATE, &want))
+			ret = DONE_FAILED;
+		else
+			printf("created %s\n", te->name);
+		table_free(&want);
+		return ret ? ret : DONE_CREATE;
+	}
+	if (!(r->flags & BSTACK_F_READONLY_DEV) != !te->readonly) {
+		error_ctx(c, te->name, "line %u: it is %s, the file says %s: remove it to change that",
+			  te->line,
+			  te->readonly ? "read-write" : "read-only",
+			  te->readonly ? "readonly" : "read-write");
+		table_free(&want);
+		return DONE_FAILED;
+	}
+	if (te->uuid[0] && strcmp(te->uuid, r->uuid)) {
+		if (r->uuid[0]) {
+			error_ctx(c, te->name, "line %u: it has uuid '%s', the file says '%s': a uuid is set once; remove the device to change it",
+				  te->line, r->uuid, te->uuid);
+			table_free(&want);
+			return DONE_FAILED;
+		}
+		setuuid = true;
+	}
+	if (!(r->flags & BSTACK_F_LIVE_TABLE)) {
+		reload = true;
+	} else if (get_table(c, te->name, BSTACK_TABLE, 0, &live)) {
+		table_free(&want);
+		return DONE_FAILED;
+	} else {
+		reload = !same_table(&want, &live);
+	}
+	table_free(&live);
+	if (setuuid) {
+		struct bstack_rename args;
+
+		memset(&args, 0, sizeof(args));
+		memcpy(args.new, te->uuid, strlen(te->uuid));
+		if (dry)
+			printf("would set the uuid of %s to %s\n", te->name, te->uuid);
+		else if (name_call(c, BSTACK_RENAME, te->name, BSTACK_F_SETUUID,
+				   &args, sizeof(args)))
+			ret = DONE_FAILED;
+		else
+			printf("set the uuid of %s to %s\n", te->name, te->uuid);
+		if (!ret)
+			ret = DONE_RELOAD;
+	}
+	if (reload && ret != DONE_FAILED) {
+		/* resume suspends first: no I/O runs on both tables. */
+		if (dry)
+			printf("would reload %s: its table differs\n", te->name);
+		else if (send_entry(c, te, BSTACK_LOAD, &want) ||
+			 name_call(c, BSTACK_RESUME, te->name, 0, NULL, 0))
+			ret = DONE_FAILED;
+		else
+			printf("reloaded %s\n", te->name);
+		if (ret != DONE_FAILED)
+			ret = DONE_RELOAD;
+	}
+	table_free(&want);
+	return ret;
+}
+
+/* Read and parse @path, with the tables of table=FILE entries. */
+static int read_bstacktab(struct cmd *c, const char *path, struct bstacktab *tab,
+			  size_t *failed)
+{
+	char err[TAB_ERR_LEN];
+	char *text;
+	size_t i, len;
+	FILE *f;
+	int r;
+
+	f = fopen(path, "r");
+	if (!f) {
+		error_ctx(c, NULL, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = read_all(f, &text, &len);
+	fclose(f);
+	if (r) {
+		error_ctx(c, NULL, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = bstacktab_parse(text, len, tab, err);
+	free(text);
+	if (r > 0) {
+		error_ctx(c, NULL, "%s: %s", path, err);
+		(*failed)++;
+	}
+	for (i = 0; r >= 0 && i < tab->count; i++)
+		if (tab->entries[i].table_file && !tab->entries[i].error[0])
+			read_table_file(&tab->entries[i]);
+	if (r < 0 || bstacktab_prepare(tab)) {
+		bstacktab_free(tab);
+		error_ctx(c, NULL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * apply [FILE]: make the running devices match FILE (/etc/bstacktab):
+ * create what is missing, reload (suspend, load, resume) only what
+ * differs, leave the rest alone, lower devices first. An entry that is
+ * wrong is refused with its line, and so are those that map it; the
+ * others come up all the same.
+ */
+static int do_apply(struct cmd *c)
+{
+	const char *path = c->nargs ? c->args[0] : BSTACKTAB;
+	size_t i, n, count[DONE_FAILED + 1] = { 0 };
+	bool dry = c->given & OPT_DRYRUN;
+	struct bstack_list_entry *e;
+	struct bstacktab tab;
+	unsigned char *failed;
+	int ret;
+
+	if (read_bstacktab(c, path, &tab, &count[DONE_FAILED]))
+		return 1;
+	failed = calloc(tab.count + 1, 1);
+	if (!failed) {
+		bstacktab_free(&tab);
+		error_ctx(c, NULL, "out of memory");
+		return 1;
+	}
+	if (control_open(c)) {
+		free(failed);
+		bstacktab_free(&tab);
+		return 1;
+	}
+	catch_interrupts();
+	for (i = 0; i < tab.count; i++) {
+		size_t k = tab.order[i], d;
+		struct tab_entry *te = &tab.entries[k];
+		int done;
+
+		for (d = 0; d < te->ndeps && !te->error[0]; d++)
+			if (failed[te->deps[d]])
+				snprintf(te->error, sizeof(te->error),
+					 "line %u: %s is not brought up: it maps %s, which did not come up",
+					 te->line, te->name,
+					 tab.entries[te->deps[d]].name);
+		if (te->error[0]) {
+			error_ctx(c, NULL, "%s: %s", path, te->error);
+			failed[k] = 1;
+			count[DONE_FAILED]++;
+			continue;
+		}
+		/* A device may map those just made: list them anew. */
+		if (list_devices(c, &e, &n)) {
+			failed[k] = 1;
+			count[DONE_FAILED]++;
+			continue;
+		}
+		c->where = path;
+		done = apply_one(c, te, e, n, dry);
+		c->where = NULL;
+		free(e);
+		count[done]++;
+		failed[k] = done == DONE_FAILED;
+	}
+	if (!count[DONE_CREATE] && !count[DONE_RELOAD] && !count[DONE_FAILED])
+		printf("nothing to change: the %zu device%s of %s are as it says\n",
+		       tab.count, tab.count == 1 ? "" : "s", path);
+	else
+		printf("%s%zu created, %zu reloaded, %zu unchanged, %zu failed\n",
+		       dry ? "dry run, nothing done: would be " : "",
+		       count[DONE_CREATE], count[DONE_RELOAD],
+		       count[DONE_NOTHING], count[DONE_FAILED]);
+	ret = count[DONE_FAILED] ? 1 : 0;
+	free(failed);
+	bstacktab_free(&tab);
+	return ret;
+}
+
+/* deactivate --all: every device, the ones stacked on others first. */
+static int do_deactivate(struct cmd *c)
+{
+	if (!(c->given & OPT_ALL)) {
+		error_msg("deactivate: give --all (remove NAME... removes some)");
+		return EXIT_USAGE;
+	}
+	return do_remove_all(c);
+}
+
 static int do_rename(struct cmd *c)
 {
 	const char *name = c->args[0], *value = c->args[1];
@@ -2176,6 +2556,15 @@ static const struct verb verbs[] = {
 	  2, 2,
 	  "rename NAME NEWNAME | rename NAME --setuuid UUID",
 	  "Rename NAME, or give it a uuid if it has none." },
+	{ "apply", do_apply, 0, OPT_DRYRUN | OPT_UDEV, 0, 1,
+	  "apply [--dry-run] [FILE]",
+	  "Make the running devices match FILE (" BSTACKTAB "): create the\n"
+	  "missing ones, reload those whose table differs, lower devices first;\n"
+	  "--dry-run prints what it would do." },
+	{ "deactivate", do_deactivate, BSTACK_REMOVE_ALL,
+	  OPT_ALL | OPT_RETRY | OPT_UDEV, 0, 0,
+	  "deactivate --all [--retry]",
+	  "Remove every device, top of the stack first (at shutdown)." },
 	{ "mknodes", do_mknodes, 0, OPT_BYUUID, 0, INT_MAX,
 	  "mknodes [NAME...]",
 	  "Make /dev/bstackN and the /dev/bstack/NAME link of each NAME, or of\n"
@@ -2231,6 +2620,8 @@ static void usage(FILE *out)
 	      "      --noheadings  info -c: no heading line\n"
 	      "      --separator S info -c: S between the fields, unaligned\n"
 	      "      --nameprefixes  info -c: BSTACK_FIELD='value' for each field\n"
+	      "      --dry-run     apply: print what would change, change nothing\n"
+	      "      --all         deactivate: every device\n"
 	      "      --setuuid     rename: set the uuid instead of the name\n"
 	      "      --retry       remove: retry for 5 s while the device is open\n"
 	      "      --noudevsync  create, remove, resume, rename: do not wait for\n"

@@ -24,7 +24,7 @@ complete_words() {
 }
 
 verbs=$("$ctl" --help | sed -n 's/^  \([a-z_][a-z_]*\)\( .*\)\{0,1\}$/\1/p' | sort -u)
-options=$("$ctl" --help | grep -o -- '--[a-z][a-z]*' | sort -u | grep -vx -- '--help')
+options=$("$ctl" --help | grep -o -- '--[a-z][a-z-]*[a-z]' | sort -u | grep -vx -- '--help')
 offered=$(complete_words "")
 for v in $verbs; do
 	grep -qx -- "$v" <<<"$offered" || { echo "not ok - completion: verb $v is not offered"; bad=1; }

@@ -29,7 +29,7 @@ fi
 want="usr/sbin/bstackctl usr/share/man/man8/bstackctl.8
 	usr/lib/udev/rules.d/60-bstack.rules usr/lib/modules-load.d/bstack.conf
 	usr/share/bash-completion/completions/bstackctl
-	usr/share/bstack/lvm-bstack.conf"
+	usr/share/bstack/lvm-bstack.conf usr/lib/systemd/system/bstack.service"
 missing=
 for f in $want; do
 	[ -f "$dest/$f" ] || missing="$missing $f"
@@ -56,6 +56,12 @@ if [ -n "$ko" ]; then
 	else
 		notok "depmod over the installed tree: $(head -n 1 "$work/depmod.err")"
 	fi
+fi
+if grep -qx 'ExecStart=/usr/sbin/bstackctl apply /etc/bstacktab' \
+	"$dest/usr/lib/systemd/system/bstack.service" 2>/dev/null; then
+	ok "the unit runs the installed bstackctl"
+else
+	notok "the unit does not run /usr/sbin/bstackctl apply"
 fi
 out=$("$dest/usr/sbin/bstackctl" --help 2>&1 | head -n 1)
 case $out in

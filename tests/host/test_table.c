@@ -21,6 +21,7 @@
 
 #include <linux/bstack.h>
 
+#include "bstacktab.h"
 #include "table.h"
 
 #define SPEC_SIZE	sizeof(struct bstack_target_spec)
@@ -839,8 +840,8 @@ static int test_cli_man_page(void)
 		char opt[32], plain[40], roff[40];
 
 		end = strchr(line, '\n');
-		if (sscanf(line, " -%*c, --%31[a-z]", opt) != 1 &&
-		    sscanf(line, " --%31[a-z]", opt) != 1)
+		if (sscanf(line, " -%*c, --%31[a-z-]", opt) != 1 &&
+		    sscanf(line, " --%31[a-z-]", opt) != 1)
 			continue;
 		snprintf(plain, sizeof(plain), "--%s", opt);
 		snprintf(roff, sizeof(roff), "\\-\\-%s", opt);
@@ -852,6 +853,156 @@ static int test_cli_man_page(void)
 	free(man);
 	if (verbs < 15)
 		return fail("found only %zu verbs in --help", verbs);
+	return 0;
+}
+
+/* ---- bstacktab ---------------------------------------------------------- */
+
+/* Parse and prepare @text; 0 or -1 after fail(). */
+static int tab_of(const char *text, struct bstacktab *tab, char *err, int want)
+{
+	int r = bstacktab_parse(text, strlen(text), tab, err);
+
+	if (r != want)
+		return fail("bstacktab_parse returned %d, not %d (%s)", r, want, err);
+	if (bstacktab_prepare(tab))
+		return fail("bstacktab_prepare: out of memory");
+	return 0;
+}
+
+static int test_tab_entries(void)
+{
+	static const char text[] =
+		"# top comment\n"
+		"device a uuid=U-A readonly\n"
+		"\t0 8 zero\n"
+		"\n"
+		"  # a comment inside\n"
+		"\t8 8 error\n"
+		"device b table=/etc/b.table\n";
+	struct bstacktab tab;
+	char err[TAB_ERR_LEN];
+	int ret = 0;
+
+	TRY(tab_of(text, &tab, err, 0));
+	if (tab.count != 2)
+		ret = fail("%zu entries, not 2", tab.count);
+	else if (strcmp(tab.entries[0].name, "a") || strcmp(tab.entries[0].uuid, "U-A") ||
+		 !tab.entries[0].readonly || tab.entries[0].line != 2 ||
+		 tab.entries[0].table_line != 3 || tab.entries[0].error[0])
+		ret = fail("entry a: '%s' '%s' ro %d line %u table at %u error '%s'",
+			   tab.entries[0].name, tab.entries[0].uuid,
+			   tab.entries[0].readonly, tab.entries[0].line,
+			   tab.entries[0].table_line, tab.entries[0].error);
+	else if (!tab.entries[1].table_file ||
+		 strcmp(tab.entries[1].table_file, "/etc/b.table") ||
+		 tab.entries[1].readonly || tab.entries[1].uuid[0])
+		ret = fail("entry b: table_file '%s'", tab.entries[1].table_file);
+	bstacktab_free(&tab);
+	return ret;
+}
+
+/* A table error names the line of the file, comments and blanks counted. */
+static int test_tab_table_error_line(void)
+{
+	static const char text[] =
+		"device a\n"
+		"\t0 8 zero\n"
+		"\n"
+		"# between\n"
+		"\t8 x zero\n";
+	struct bstacktab tab;
+	char err[TAB_ERR_LEN];
+	int ret = 0;
+
+	TRY(tab_of(text, &tab, err, 0));
+	if (strncmp(tab.entries[0].error, "line 5: length 'x'", 18))
+		ret = fail("error '%s', not \"line 5: length 'x'...\"", tab.entries[0].error);
+	bstacktab_free(&tab);
+	return ret;
+}
+
+static int test_tab_order(void)
+{
+	static const char text[] =
+		"device top\n\t0 8 linear /dev/bstack/mid 0\n"
+		"device mid\n\t0 8 linear /dev/bstack/low 0\n"
+		"device low\n\t0 8 zero\n"
+		"device other\n\t0 8 linear /dev/bstack/notinthefile 0\n";
+	struct bstacktab tab;
+	char err[TAB_ERR_LEN], got[64] = "";
+	size_t i;
+	int ret = 0;
+
+	TRY(tab_of(text, &tab, err, 0));
+	for (i = 0; i < tab.count; i++) {
+		strcat(got, tab.entries[tab.order[i]].name);
+		strcat(got, " ");
+	}
+	if (strcmp(got, "low mid top other "))
+		ret = fail("order '%s', not 'low mid top other '", got);
+	bstacktab_free(&tab);
+	return ret;
+}
+
+static int test_tab_cycle(void)
+{
+	static const char text[] =
+		"device a\n\t0 8 linear /dev/bstack/b 0\n"
+		"device b\n\t0 8 linear /dev/bstack/a 0\n";
+	struct bstacktab tab;
+	char err[TAB_ERR_LEN];
+	int ret = 0;
+
+	TRY(tab_of(text, &tab, err, 0));
+	if (!strstr(tab.entries[0].error, "a cycle") &&
+	    !strstr(tab.entries[1].error, "a cycle"))
+		ret = fail("no cycle reported: '%s' '%s'", tab.entries[0].error,
+			   tab.entries[1].error);
+	bstacktab_free(&tab);
+	return ret;
+}
+
+static int test_tab_errors(void)
+{
+	static const struct {
+		const char *text;
+		const char *error;	/* of the first entry, or NULL */
+		const char *err;	/* of the file, or NULL */
+	} cases[] = {
+		{ "device a frob\n\t0 8 zero\n", "line 1: unknown option 'frob'", NULL },
+		{ "device a b\n\t0 8 zero\n", "line 1: unknown option 'b'", NULL },
+		{ "device\n", "line 1: 'device' without a name", NULL },
+		{ "device a*b\n\t0 8 zero\n", "line 1: the name 'a*b' is not allowed: '*'", NULL },
+		{ "device a uuid=x$\n\t0 8 zero\n", "line 1: the uuid has '$'", NULL },
+		{ "device a\n", "line 1: device a has no table", NULL },
+		{ "device a table=/x\n\t0 8 zero\n", "line 2: a table line, but the table of a comes from /x", NULL },
+		{ "device a\n\t0 8 zero\ndevice a\n\t0 8 zero\n", NULL, NULL },
+		{ "\t0 8 zero\ndevice a\n\t0 8 zero\n", NULL, "line 1: a table line before any 'device' line" },
+		{ "devices a\n", NULL, "line 1: 'devices a' is not a 'device NAME ...' line" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct bstacktab tab;
+		char err[TAB_ERR_LEN];
+		int r = bstacktab_parse(cases[i].text, strlen(cases[i].text), &tab, err);
+		const char *got = tab.count ? tab.entries[0].error : "";
+
+		if (r < 0 || (cases[i].err && (r != 1 || strncmp(err, cases[i].err, strlen(cases[i].err)))) ||
+		    (cases[i].error && strncmp(got, cases[i].error, strlen(cases[i].error)))) {
+			bstacktab_free(&tab);
+			return fail("case %zu: returned %d, file error '%s', entry error '%s'",
+				    i, r, err, got);
+		}
+		/* The duplicate: the second entry's error. */
+		if (i == 7 && (tab.count != 2 ||
+			       strcmp(tab.entries[1].error, "line 3: device a is at line 1 already"))) {
+			bstacktab_free(&tab);
+			return fail("duplicate: '%s'", tab.count == 2 ? tab.entries[1].error : "?");
+		}
+		bstacktab_free(&tab);
+	}
 	return 0;
 }
 
@@ -892,6 +1043,11 @@ static const struct test tests[] = {
 	{ "cli: no control device", test_cli_no_control, true },
 	{ "cli: table checked before the device", test_cli_table_checked_first, true },
 	{ "cli: usage errors exit 2", test_cli_usage_errors, true },
+	{ "bstacktab: entries, options, line numbers", test_tab_entries, false },
+	{ "bstacktab: a table error names the file's line", test_tab_table_error_line, false },
+	{ "bstacktab: lower devices first", test_tab_order, false },
+	{ "bstacktab: a cycle is refused", test_tab_cycle, false },
+	{ "bstacktab: bad entries and lines", test_tab_errors, false },
 	{ "cli: bad names", test_cli_bad_names, true },
 	{ "cli: help and version", test_cli_help_and_version, true },
 	{ "cli: every verb in the man page", test_cli_man_page, true },
