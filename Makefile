@@ -26,6 +26,8 @@
 #   make dkms-install         the sources in /usr/src/bstack-VERSION, added
 #                             to DKMS, built and installed for KDIR's kernel
 #   make dkms-uninstall       remove bstack from DKMS and /usr/src
+#   make deb                  bstack-dkms and bstack-tools, Debian packages,
+#                             into build/deb/
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # What scripts/probe.sh found in KDIR, one directory per kernel release.
@@ -139,6 +141,9 @@ dkms-uninstall:
 	-dkms remove -m bstack -v $(VERSION) --all
 	rm -rf $(DKMS_SRC)
 
+deb:
+	bash scripts/make-deb.sh
+
 # What DKMS's CLEAN runs: the module's build output only.
 clean-module:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) BSTACK_CONFIG_DIR=$(BSTACK_CONFIG_DIR) clean 2>/dev/null
@@ -151,5 +156,5 @@ clean:
 	rm -rf build
 
 .PHONY: all modules probe tools host-test check demo torture bench profile checkpatch clean \
-	install install-module install-tools uninstall dkms-source dkms-install \
+	install install-module install-tools uninstall dkms-source dkms-install deb \
 	dkms-uninstall clean-module

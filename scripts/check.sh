@@ -9,7 +9,9 @@
 #      KUnit suites against it all the same; build bstack.ko again through
 #      DKMS (scripts/dkms-build.sh): that is the module its guests load.
 #      make install and uninstall into a DESTDIR, and dkms.conf's kernel
-#      range, for the first stock kernel (tests/host/install.sh, dkms.sh)
+#      range, for the first stock kernel (tests/host/install.sh, dkms.sh);
+#      make deb, and the packages installed into a clean bookworm root
+#      with that kernel's headers (tests/host/deb.sh)
 #   3. the guests, side by side on the machine's cores: the debug kernel
 #      (KASAN, lockdep, kmemleak) runs KUnit and every case, split over two
 #      guests; each stock kernel runs every case
@@ -53,7 +55,8 @@ step() {	# step NAME COMMAND...
 	fi
 }
 
-need_pkgs "${host_pkgs[@]}" perl python3 dkms
+need_pkgs "${host_pkgs[@]}" perl python3 dkms debootstrap dpkg-dev debhelper \
+	dh-dkms fakeroot
 
 # 1. Host side.
 step build-bstackctl make -C "$BSTACK_TOP/tools"
@@ -112,12 +115,18 @@ host_script() {	# host_script NAME SCRIPT ARGS...
 }
 
 # make install and uninstall, and dkms.conf's kernel range, with the
-# headers of the first stock kernel: not the one running here.
+# headers of the first stock kernel: not the one running here. The Debian
+# packages, installed into a clean bookworm root with that kernel's
+# headers, where DKMS builds the module.
 for k in ${ready[@]+"${ready[@]}"}; do
 	[ "$k" = debug ] && continue
 	kdir=$(sed -n 2p "$out/kernel-$k.lines")
 	host_script install "$BSTACK_TOP/tests/host/install.sh" "$kdir"
 	host_script dkms "$BSTACK_TOP/tests/host/dkms.sh" "$kdir"
+	if step deb-build make -C "$BSTACK_TOP" deb; then
+		host_script deb "$BSTACK_TOP/tests/host/deb.sh" "$BSTACK_BUILD/deb" \
+			"$(sed -n 1p "$out/kernel-$k.lines")"
+	fi
 	break
 done
 

@@ -2,7 +2,8 @@
 # Shared paths and helpers for bstack's scripts. Source it; do not run it.
 
 BSTACK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BSTACK_CACHE=${BSTACK_CACHE:-$HOME/.cache/bstack}
+# DKMS runs the probe from a maintainer script, with no HOME.
+BSTACK_CACHE=${BSTACK_CACHE:-${HOME:-/root}/.cache/bstack}
 BSTACK_BUILD=${BSTACK_BUILD:-$BSTACK_TOP/build}
 
 die() {
