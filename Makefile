@@ -133,12 +133,16 @@ dkms-source:
 	cp -r Makefile Kbuild dkms.conf src include $(DKMS_SRC)/
 	cp -r scripts/common.sh scripts/probe.sh scripts/probes $(DKMS_SRC)/scripts/
 
+# dkms reads CC from Debian's .kernelvariables with a make of its own,
+# whose "Entering directory" lines, under our MAKELEVEL, would land in CC.
+DKMS = env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS dkms
+
 dkms-install: dkms-source
-	dkms add -m bstack -v $(VERSION)
-	dkms install -m bstack -v $(VERSION) -k $(KRELEASE) --kernelsourcedir $(KDIR)
+	$(DKMS) add -m bstack -v $(VERSION)
+	$(DKMS) install -m bstack -v $(VERSION) -k $(KRELEASE) --kernelsourcedir $(KDIR)
 
 dkms-uninstall:
-	-dkms remove -m bstack -v $(VERSION) --all
+	-$(DKMS) remove -m bstack -v $(VERSION) --all
 	rm -rf $(DKMS_SRC)
 
 deb:

@@ -11,7 +11,7 @@
 #      make install and uninstall into a DESTDIR, and dkms.conf's kernel
 #      range, for the first stock kernel (tests/host/install.sh, dkms.sh);
 #      make deb, and the packages installed into a clean bookworm root
-#      with that kernel's headers (tests/host/deb.sh)
+#      with that kernel's headers (tests/host/deb.sh), beside the guests
 #   3. the guests, side by side on the machine's cores: the debug kernel
 #      (KASAN, lockdep, kmemleak) runs KUnit and every case, split over two
 #      guests; each stock kernel runs every case
@@ -116,17 +116,14 @@ host_script() {	# host_script NAME SCRIPT ARGS...
 
 # make install and uninstall, and dkms.conf's kernel range, with the
 # headers of the first stock kernel: not the one running here. The Debian
-# packages, installed into a clean bookworm root with that kernel's
-# headers, where DKMS builds the module.
+# packages (below) use that kernel too.
+deb_rel=
 for k in ${ready[@]+"${ready[@]}"}; do
 	[ "$k" = debug ] && continue
 	kdir=$(sed -n 2p "$out/kernel-$k.lines")
 	host_script install "$BSTACK_TOP/tests/host/install.sh" "$kdir"
 	host_script dkms "$BSTACK_TOP/tests/host/dkms.sh" "$kdir"
-	if step deb-build make -C "$BSTACK_TOP" deb; then
-		host_script deb "$BSTACK_TOP/tests/host/deb.sh" "$BSTACK_BUILD/deb" \
-			"$(sed -n 1p "$out/kernel-$k.lines")"
-	fi
+	deb_rel=$(sed -n 1p "$out/kernel-$k.lines")
 	break
 done
 
@@ -191,6 +188,19 @@ for k in "${ready[@]}"; do
 	fi
 done
 
+# The Debian packages, installed into a clean bookworm root with deb_rel's
+# headers, where DKMS builds the module: beside the guests, on the host.
+deb_pid=
+if [ -n "$deb_rel" ]; then
+	(
+		if step deb-build make -C "$BSTACK_TOP" deb; then
+			host_script deb "$BSTACK_TOP/tests/host/deb.sh" \
+				"$BSTACK_BUILD/deb" "$deb_rel"
+		fi
+	) > "$out/deb-all.log" 2>&1 &
+	deb_pid=$!
+fi
+
 for i in "${!pids[@]}"; do
 	name=${names[$i]}
 	wait "${pids[$i]}"
@@ -203,6 +213,10 @@ for i in "${!pids[@]}"; do
 	cat "$out/$name/results"
 done
 
+if [ -n "$deb_pid" ]; then
+	wait "$deb_pid"
+	cat "$out/deb-all.log"
+fi
 save_debug_times
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")

@@ -5,7 +5,7 @@
 #   tests/host/deb.sh DEBDIR RELEASE
 # DEBDIR holds bstack-dkms_*.deb and bstack-tools_*.deb; RELEASE is a
 # kernel whose linux-headers-RELEASE the archive has (the 6.1 of the
-# matrix). The root is a debootstrap of bookworm (minbase) with dkms and
+# matrix). Then make dkms-install and dkms-uninstall, in the same root. The root is a debootstrap of bookworm (minbase) with dkms and
 # those headers, made once and kept in $BSTACK_CACHE, with the machine's
 # own apt sources copied in; each run works on a copy of it. Prints
 # "ok - ..." or "not ok - ..." lines, as test_table does.
@@ -23,7 +23,9 @@ mirror=$(apt-cache policy | awk '
 [ -n "$mirror" ] || { notok "the machine's apt sources name no bookworm/main archive"; exit 1; }
 sources=$(ls /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null)
 
-key=$({ cat "$0"; echo "$rel $mirror"; cat $sources; } | sha256sum | cut -c1-12)
+# Bump to remake the cached roots (what goes into one is below).
+ROOT_FORMAT=1
+key=$({ echo "$ROOT_FORMAT $rel $mirror"; cat $sources; } | sha256sum | cut -c1-12)
 base=$BSTACK_CACHE/debroot-$rel-$key
 root=$BSTACK_BUILD/deb/root
 
@@ -126,5 +128,28 @@ if in_root apt-get purge -y -q bstack-dkms bstack-tools > "$BSTACK_BUILD/deb/pur
 	fi
 else
 	notok "apt-get purge failed (see $BSTACK_BUILD/deb/purge.log)"
+fi
+# 4. make dkms-install and dkms-uninstall, from the sources, in the same
+# root, now without the packages.
+mkdir -p "$root/tmp/src"
+(cd "$(dirname "$0")/../.." && tar -c --exclude=./build --exclude=./.git \
+	--exclude='*.o' --exclude='*.ko' .) | tar -x -C "$root/tmp/src"
+if in_root make -C /tmp/src dkms-install KDIR="/lib/modules/$rel/build" \
+	> "$BSTACK_BUILD/deb/dkms-install.log" 2>&1 &&
+   [ -n "$(find "$root/lib/modules/$rel" -name 'bstack.ko*')" ]; then
+	ok "make dkms-install builds and installs the module for KDIR's $rel"
+else
+	tail -n 10 "$BSTACK_BUILD/deb/dkms-install.log" | sed 's/^/    /'
+	for f in "$root"/var/lib/dkms/bstack/*/build/make.log; do
+		[ -f "$f" ] && tail -n 10 "$f" | sed 's/^/    dkms: /'
+	done
+	notok "make dkms-install did not install the module (see $BSTACK_BUILD/deb/dkms-install.log)"
+fi
+if in_root make -C /tmp/src dkms-uninstall KDIR="/lib/modules/$rel/build" \
+	> "$BSTACK_BUILD/deb/dkms-uninstall.log" 2>&1 &&
+   [ -z "$(find "$root/lib/modules/$rel" "$root/usr/src" -name 'bstack*')" ]; then
+	ok "make dkms-uninstall removes the module and its sources"
+else
+	notok "make dkms-uninstall left: $(find "$root/lib/modules/$rel" "$root/usr/src" -name 'bstack*' | head -n 3)"
 fi
 exit $bad

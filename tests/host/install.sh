@@ -63,6 +63,18 @@ if grep -qx 'ExecStart=/usr/sbin/bstackctl apply /etc/bstacktab' \
 else
 	notok "the unit does not run /usr/sbin/bstackctl apply"
 fi
+# systemd's own check of the unit, its bstackctl the one in DESTDIR.
+if command -v systemd-analyze > /dev/null; then
+	mkdir -p "$work/unit"
+	sed "s|/usr/sbin/bstackctl|$dest/usr/sbin/bstackctl|" \
+		"$dest/usr/lib/systemd/system/bstack.service" > "$work/unit/bstack.service"
+	said=$(systemd-analyze verify --man=no "$work/unit/bstack.service" 2>&1)
+	if [ $? -eq 0 ] && [ -z "$said" ]; then
+		ok "systemd-analyze verify finds nothing wrong with bstack.service"
+	else
+		notok "systemd-analyze verify bstack.service: $(echo "$said" | head -n 1)"
+	fi
+fi
 out=$("$dest/usr/sbin/bstackctl" --help 2>&1 | head -n 1)
 case $out in
 "Usage: bstackctl "*) ok "the installed bstackctl runs" ;;
