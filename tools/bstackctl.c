@@ -445,23 +445,15 @@ static bool parse_seconds(const char *t, unsigned long max, unsigned long *secs)
 }
 
 /*
- * A name or uuid becomes a udev link, so it keeps to the characters udev
- * carries unmangled, as dm's do; the kernel checks the same. Returns the
- * first other character's offset, or -1.
+ * A name or uuid becomes a udev link, so it keeps to NAME_CHARS (see
+ * bstacktab.h); the kernel checks the same. Returns the first other
+ * character's offset, or -1.
  */
-#define UDEV_SAFE_SET	"0-9 A-Z a-z and # + - . : = @ _"
-
 static ssize_t udev_unsafe_at(const char *s)
 {
-	size_t i;
+	const char *bad = name_unsafe_char(s);
 
-	for (i = 0; s[i]; i++) {
-		unsigned char ch = s[i];
-
-		if (ch >= 0x80 || !(isalnum(ch) || strchr("#+-.:=@_", ch)))
-			return i;
-	}
-	return -1;
+	return bad ? bad - s : -1;
 }
 
 /* Say which character at @at of @s is wrong, quoted or as a byte value. */
@@ -493,7 +485,7 @@ static int check_name(const struct cmd *c, const char *name)
 	} else if ((at = udev_unsafe_at(name)) >= 0) {
 		describe_char(name, at, bad, sizeof(bad));
 		why = bad;
-		hint = "; a name may use " UDEV_SAFE_SET;
+		hint = "; a name may use " NAME_CHARS;
 	}
 	if (!why)
 		return 0;
@@ -519,7 +511,7 @@ static int check_uuid(const struct cmd *c, const char *name, const char *uuid)
 		return 0;
 	describe_char(uuid, at, why, sizeof(why));
 	error_ctx(c, name, "invalid uuid '%.*s%s': %s; a uuid may use "
-		  UDEV_SAFE_SET, 40, uuid, strlen(uuid) > 40 ? "..." : "", why);
+		  NAME_CHARS, 40, uuid, strlen(uuid) > 40 ? "..." : "", why);
 	return -1;
 }
 

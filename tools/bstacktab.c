@@ -31,8 +31,7 @@ static void entry_err(struct tab_entry *e, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The characters udev links carry: a name or uuid must keep to them. */
-static const char *unsafe_char(const char *s)
+const char *name_unsafe_char(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s >= 0x80 ||
@@ -92,11 +91,11 @@ static void parse_device(struct tab_entry *e, const char *p, const char *end,
 		return;
 	}
 	memcpy(e->name, w, len);
-	bad = unsafe_char(e->name);
+	bad = name_unsafe_char(e->name);
 	if (bad || !strcmp(e->name, ".") || !strcmp(e->name, "..")) {
 		entry_err(e, "line %u: the name '%s' is not allowed%s%.*s%s", line,
 			  e->name, bad ? ": '" : "", bad ? 1 : 0, bad ? bad : "",
-			  bad ? "' is not one of 0-9 A-Z a-z # + - . : = @ _" : "");
+			  bad ? "' is not one of " NAME_CHARS : "");
 		return;
 	}
 	while ((w = next_word(&p, end, &len))) {
@@ -107,9 +106,9 @@ static void parse_device(struct tab_entry *e, const char *p, const char *end,
 				return;
 			}
 			memcpy(e->uuid, w + 5, len - 5);
-			bad = unsafe_char(e->uuid);
+			bad = name_unsafe_char(e->uuid);
 			if (bad) {
-				entry_err(e, "line %u: the uuid has '%c': a uuid may use 0-9 A-Z a-z # + - . : = @ _",
+				entry_err(e, "line %u: the uuid has '%c': a uuid may use " NAME_CHARS,
 					  line, *bad);
 				return;
 			}

@@ -25,6 +25,14 @@
 /* The prefix by which one entry's table names another's device. */
 #define TAB_LINK_DIR	"/dev/bstack/"
 
+/*
+ * The characters of a name or uuid: those udev links carry as they are,
+ * device-mapper's set. name_unsafe_char() gives the first other one of
+ * @s, or NULL.
+ */
+#define NAME_CHARS	"0-9 A-Z a-z and # + - . : = @ _"
+const char *name_unsafe_char(const char *s);
+
 struct tab_entry {
 	char name[BSTACK_NAME_LEN];
 	char uuid[BSTACK_UUID_LEN];	/* "" for none */
