@@ -58,25 +58,30 @@ step() {	# step NAME COMMAND...
 need_pkgs "${host_pkgs[@]}" perl python3 dkms debootstrap dpkg-dev debhelper \
 	dh-dkms fakeroot
 
+# Host tests print "ok - ..." or "not ok - ..." lines: each is one check.
+# host_run NAME COMMAND...: run it and record its lines; one that printed
+# none, or failed without a "not ok", is a failure of its own.
+host_run() {
+	local name=$1 log=$out/$1.log rc=0 n
+	shift
+	log "$name"
+	"$@" > "$log" 2>&1 || rc=1
+	n=$(grep -cE '^(not )?ok - ' "$log" || true)
+	grep -E '^(not )?ok - ' "$log" | while IFS= read -r l; do
+		case "$l" in
+		"not ok - "*) record FAIL "host/${l#not ok - }" ;;
+		*) record PASS "host/${l#ok - }" ;;
+		esac
+	done
+	if [ "$n" -eq 0 ] || { [ $rc -ne 0 ] && ! grep -q '^not ok - ' "$log"; }; then
+		record FAIL "host/$name" "it did not run to the end (see $log)"
+	fi
+}
+
 # 1. Host side.
 step build-bstackctl make -C "$BSTACK_TOP/tools"
 step build-test-helpers make -C "$BSTACK_TOP/tests/helpers"
-log "host unit tests"
-if make -s -C "$BSTACK_TOP/tests/host" check > "$out/host.log" 2>&1; then
-	hrc=0
-else
-	hrc=1
-fi
-n=$(grep -cE '^(not )?ok - ' "$out/host.log" || true)
-grep -E '^(not )?ok - ' "$out/host.log" | while IFS= read -r l; do
-	case "$l" in
-	"not ok - "*) record FAIL "host/${l#not ok - }" ;;
-	*) record PASS "host/${l#ok - }" ;;
-	esac
-done
-if [ "$n" -eq 0 ] || { [ $hrc -ne 0 ] && ! grep -q '^not ok - ' "$out/host.log"; }; then
-	record FAIL host-tests "the host tests did not run (see $out/host.log)"
-fi
+host_run host make -s -C "$BSTACK_TOP/tests/host" check
 step checkpatch bash "$BSTACK_TOP/scripts/checkpatch.sh"
 
 # 2. The kernels and a module for each. A kernel whose module does not
@@ -98,22 +103,6 @@ for k in $kernels; do
 	ready+=("$k")
 done
 
-# Host scripts that print "ok - ..." lines: each line is one check.
-host_script() {	# host_script NAME SCRIPT ARGS...
-	local name=$1 log=$out/$1.log n
-	shift
-	log "$name"
-	bash "$@" > "$log" 2>&1
-	n=$(grep -cE '^(not )?ok - ' "$log" || true)
-	grep -E '^(not )?ok - ' "$log" | while IFS= read -r l; do
-		case "$l" in
-		"not ok - "*) record FAIL "host/${l#not ok - }" ;;
-		*) record PASS "host/${l#ok - }" ;;
-		esac
-	done
-	[ "$n" -gt 0 ] || record FAIL "host/$name" "it did not run (see $log)"
-}
-
 # make install and uninstall, and dkms.conf's kernel range, with the
 # headers of the first stock kernel: not the one running here. The Debian
 # packages (below) use that kernel too.
@@ -121,8 +110,8 @@ deb_rel=
 for k in ${ready[@]+"${ready[@]}"}; do
 	[ "$k" = debug ] && continue
 	kdir=$(sed -n 2p "$out/kernel-$k.lines")
-	host_script install "$BSTACK_TOP/tests/host/install.sh" "$kdir"
-	host_script dkms "$BSTACK_TOP/tests/host/dkms.sh" "$kdir"
+	host_run install bash "$BSTACK_TOP/tests/host/install.sh" "$kdir"
+	host_run dkms bash "$BSTACK_TOP/tests/host/dkms.sh" "$kdir"
 	deb_rel=$(sed -n 1p "$out/kernel-$k.lines")
 	break
 done
@@ -194,7 +183,7 @@ deb_pid=
 if [ -n "$deb_rel" ]; then
 	(
 		if step deb-build make -C "$BSTACK_TOP" deb; then
-			host_script deb "$BSTACK_TOP/tests/host/deb.sh" \
+			host_run deb bash "$BSTACK_TOP/tests/host/deb.sh" \
 				"$BSTACK_BUILD/deb" "$deb_rel"
 		fi
 	) > "$out/deb-all.log" 2>&1 &
