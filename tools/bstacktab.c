@@ -92,10 +92,13 @@ static void parse_device(struct tab_entry *e, const char *p, const char *end,
 	}
 	memcpy(e->name, w, len);
 	bad = name_unsafe_char(e->name);
-	if (bad || !strcmp(e->name, ".") || !strcmp(e->name, "..")) {
-		entry_err(e, "line %u: the name '%s' is not allowed%s%.*s%s", line,
-			  e->name, bad ? ": '" : "", bad ? 1 : 0, bad ? bad : "",
-			  bad ? "' is not one of " NAME_CHARS : "");
+	if (bad) {
+		entry_err(e, "line %u: the name '%s' is not allowed: '%c' is not one of "
+			  NAME_CHARS, line, e->name, *bad);
+		return;
+	}
+	if (!strcmp(e->name, ".") || !strcmp(e->name, "..")) {
+		entry_err(e, "line %u: the names '.' and '..' are reserved", line);
 		return;
 	}
 	while ((w = next_word(&p, end, &len))) {

@@ -980,6 +980,7 @@ static int test_tab_errors(void)
 		{ "device a\n\t0 8 zero\ndevice a\n\t0 8 zero\n", NULL, NULL },
 		{ "\t0 8 zero\ndevice a\n\t0 8 zero\n", NULL, "line 1: a table line before any 'device' line" },
 		{ "devices a\n", NULL, "line 1: 'devices a' is not a 'device NAME ...' line" },
+		{ "device ..\n\t0 8 zero\n", "line 1: the names '.' and '..' are reserved", NULL },
 	};
 	size_t i;
 
