@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build the debug kernel from Debian's linux-source-6.12 with
 # scripts/debug.config, or reuse the cached build. Prints the build
-# directory (usable as KDIR, with arch/x86/boot/bzImage inside) on stdout.
+# directory (usable as KDIR, with arch/x86/boot/bzImage inside, and its
+# modules under modroot/) on stdout.
 #
 # The cache is keyed by the source package version and the fragment's hash:
 #   $BSTACK_CACHE/kernel-debug-<version>-<hash>
@@ -55,5 +56,10 @@ done < "$frag"
 
 make -C "$src" O="$out" ARCH=x86_64 -j"$(($(nproc) + 1))" all >&2 ||
 	die "debug kernel build failed"
+# The few options built as modules (scsi_debug, which the cases load with
+# their own parameters), under modroot/lib/modules/<release>/.
+make -C "$src" O="$out" ARCH=x86_64 INSTALL_MOD_PATH="$out/modroot" \
+	INSTALL_MOD_STRIP=1 DEPMOD=true modules_install >&2 ||
+	die "debug kernel modules_install failed"
 touch "$out/.bstack-built"
 echo "$out"

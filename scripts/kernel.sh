@@ -13,8 +13,7 @@
 #   the kernel release
 #   the build directory, usable as KDIR
 #   the kernel image
-#   the root whose (usr/)lib/modules/<release>/ holds its modules, or "-"
-#   when everything the tests need is built in (debug)
+#   the root whose (usr/)lib/modules/<release>/ holds its modules
 # Everything is cached in $BSTACK_CACHE; see each script for its key.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -25,7 +24,7 @@ debug)
 	cat "$kdir/include/config/kernel.release"
 	echo "$kdir"
 	echo "$kdir/arch/x86/boot/bzImage"
-	echo -
+	echo "$kdir/modroot"
 	;;
 6.1|6.12)
 	exec bash "$BSTACK_TOP/scripts/stock-kernel.sh" "$1" ;;

@@ -33,7 +33,11 @@ BASE_FORMAT=2
 # The modules the cases need from a kernel that does not build them in.
 # Their dependencies come along, found with modinfo, so that a module
 # that moves or gains one between releases is still found.
-MODULES="configfs null_blk loop dm_mod ext4 crc32c_generic"
+MODULES="configfs null_blk loop dm_mod ext4 crc32c_generic sd_mod"
+# Modules the cases load themselves, with parameters of their own
+# (load_module in tests/lib.sh): staged, with their dependencies loaded at
+# boot, but not loaded.
+MODULES_ON_DEMAND="scsi_debug tcm_loop"
 # The host's udev rules that a Debian system applies to block devices; the
 # udev cases add bstack's own (dist/60-bstack.rules) beside them.
 UDEV_RULES="50-udev-default.rules 60-block.rules 60-persistent-storage.rules 99-systemd.rules"
@@ -78,10 +82,11 @@ parse_args() {
 # GNU cmp and md5sum replace busybox's: under TCG they compare and hash
 # several times faster, and the cases compare hundreds of MB. util-linux's
 # blkdiscard has -z, which busybox's lacks; losetup and fallocate are
-# util-linux's too, for the write-zeroes case.
+# util-linux's too, for the write-zeroes case. sg_persist (sg3-utils) and
+# blkzone, for the reservation and zoned cases.
 base_bins() {
 	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard losetup \
-		fallocate udevadm lvm || true
+		fallocate udevadm lvm sg_persist blkzone || true
 }
 
 # The host's copies of UDEV_RULES.
@@ -222,7 +227,8 @@ modules_dir() {
 	die "no lib/modules/$rel/kernel under $modroot"
 }
 
-# Stage MODULES and what they depend on, each after its dependencies.
+# Stage MODULES and MODULES_ON_DEMAND and what they depend on, each after
+# its dependencies.
 stage_modules() {
 	local root=$1 dir map staged='' m
 	dir=$(modules_dir)
@@ -251,9 +257,12 @@ stage_modules() {
 		*.gz)	gzip -dc "$file" > "$out" ;;
 		*)	cp "$file" "$out" ;;
 		esac
-		echo "$name.ko" >> "$root/lib/kmod/order"
+		case " $MODULES_ON_DEMAND " in
+		*" $name "*) ;;
+		*) echo "$name.ko" >> "$root/lib/kmod/order" ;;
+		esac
 	}
-	for m in $MODULES; do
+	for m in $MODULES $MODULES_ON_DEMAND; do
 		stage_one "$m"
 	done
 }
@@ -286,6 +295,9 @@ build_overlay() {
 	[ ! -x "$BSTACK_TOP/tests/helpers/pattern" ] ||
 		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pattern" \
 			/usr/bin/bstack-pattern
+	# The persistent reservation ioctls, for the pass-through case.
+	[ ! -x "$BSTACK_TOP/tests/helpers/pr" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pr" /usr/bin/bstack-pr
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
 	mkdir -p "$root/usr/share/bstack"
 	cp -r "$BSTACK_TOP/dist" "$root/usr/share/bstack/dist"

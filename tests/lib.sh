@@ -327,6 +327,65 @@ nullb_remove() {
 	rmdir "$_d"
 }
 
+# load_module NAME [PARAM=VALUE...]: load NAME, which the initramfs
+# carries but does not load at boot (MODULES_ON_DEMAND in
+# scripts/mkinitramfs.sh), with its parameters; it goes when the case
+# exits. Skips the case when the initramfs lacks it.
+load_module() {
+	_m=$1
+	shift
+	[ -f "/lib/kmod/$_m.ko" ] || skip "the initramfs has no $_m.ko"
+	[ ! -d "/sys/module/$_m" ] || fail "load_module: $_m is loaded already"
+	insmod "/lib/kmod/$_m.ko" "$@" || fail "load_module: insmod $_m $* failed"
+	cleanup_push "rmmod $_m"
+}
+
+# scsi_disk VENDOR MODEL: /dev/sdX of the SCSI disk that says so, waited
+# for up to 20 s.
+scsi_disk() {
+	_i=0
+	while [ $_i -lt 100 ]; do
+		for _d in /sys/block/sd*; do
+			[ -e "$_d/device/model" ] || continue
+			[ "$(tr -d ' ' < "$_d/device/vendor")" = "$1" ] &&
+			[ "$(tr -d ' ' < "$_d/device/model")" = "$2" ] &&
+			[ -b "/dev/${_d##*/}" ] && { echo "/dev/${_d##*/}"; return 0; }
+		done
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	fail "no SCSI disk $1 $2 appeared"
+}
+
+# lio_disk SIZE_MB: a SCSI disk of LIO's loopback target (tcm_loop) over a
+# ramdisk backstore, which keeps SPC-3 persistent reservations as a real
+# array does; prints its /dev path. It goes when the case exits.
+lio_disk() {
+	load_module tcm_loop
+	_t=$BSTACK_CONFIGFS/target
+	# A fabric's directory appears when it is made.
+	mkdir -p "$_t/loopback" || fail "lio_disk: cannot make $_t/loopback"
+	# LIO writes its reservation state under dbroot/pr, and fails a PR
+	# OUT that it cannot write (/etc/target does not exist here).
+	mkdir -p "$BSTACK_TMP/lio/pr"
+	echo "$BSTACK_TMP/lio" > "$_t/dbroot" ||
+		fail "lio_disk: cannot point LIO's dbroot to $BSTACK_TMP/lio"
+	_rd=$_t/core/rd_mcp_0/bstack
+	_tpg=$_t/loopback/naa.5001405000000001/tpgt_1
+	mkdir -p "$_rd" || fail "lio_disk: cannot make the ramdisk backstore"
+	cleanup_push "rmdir $_rd $_t/core/rd_mcp_0"
+	echo "rd_pages=$(($1 * 256))" > "$_rd/control" &&
+		echo 1 > "$_rd/enable" || fail "lio_disk: cannot set up the ramdisk"
+	mkdir -p "$_tpg/lun/lun_0" || fail "lio_disk: cannot make the target port"
+	cleanup_push "rmdir $_tpg/lun/lun_0 $_tpg $_t/loopback/naa.5001405000000001"
+	echo naa.5001405000000002 > "$_tpg/nexus" ||
+		fail "lio_disk: cannot make the nexus"
+	cleanup_push "echo NULL > $_tpg/nexus"
+	ln -s "$_rd" "$_tpg/lun/lun_0/bstack" || fail "lio_disk: cannot map the LUN"
+	cleanup_push "rm $_tpg/lun/lun_0/bstack"
+	scsi_disk LIO-ORG RAMDISK-MCP
+}
+
 # bstack_dev NAME: /dev/bstackN of the bstack device called NAME.
 bstack_dev() {
 	for _n in /sys/block/bstack*/bstack/name; do
