@@ -61,6 +61,11 @@ enum bstack_map_result {
  * @iterate_devices: call @fn for each lower device and its offset, for
  *		queue limits.
  * @io_hints:	adjust io_min/io_opt once the limits are stacked.
+ * @prepare_ioctl: optional: the one lower device that an ioctl or a
+ *		persistent reservation on a one-line table goes to. Returns
+ *		0 when the line maps all of it, 1 when only a part.
+ * @features:	BSTACK_TYPE_* : the block features the target passes
+ *		through when its lower devices have them.
  */
 struct bstack_target_type {
 	const char *name;
@@ -84,6 +89,52 @@ struct bstack_target_type {
 					   sector_t start, void *data),
 				void *data);
 	void (*io_hints)(struct bstack_target *ti, struct queue_limits *lim);
+	int (*prepare_ioctl)(struct bstack_target *ti,
+			     struct block_device **bdev);
+	unsigned int features;
+};
+
+/*
+ * What a target type passes through. Each needs a target whose clones go
+ * to the lower devices as they came, at once, remapped and nothing else:
+ * polling a clone then polls the lower device, an atomic or zone-append
+ * write reaches it whole, and the protection information stays with the
+ * data. faulty delays, drops and corrupts I/O, so it passes none.
+ */
+#define BSTACK_TYPE_POLL	(1U << 0)
+#define BSTACK_TYPE_ATOMIC	(1U << 1)
+#define BSTACK_TYPE_ZONED	(1U << 2)
+#define BSTACK_TYPE_INTEGRITY	(1U << 3)
+
+/*
+ * The block features a table passes through from its lower devices, each
+ * on or off and, when off, why (FEATURES shows them). Their names are in
+ * bstack_feature_names[].
+ */
+enum bstack_feature {
+	BSTACK_FEAT_POLL,
+	BSTACK_FEAT_ATOMIC_WRITES,
+	BSTACK_FEAT_ZONED,
+	BSTACK_FEAT_INTEGRITY,
+	BSTACK_FEAT_DISCARD,
+	BSTACK_FEAT_WRITE_ZEROES,
+	BSTACK_FEAT_SECURE_ERASE,
+	BSTACK_FEAT_NOWAIT,
+	BSTACK_FEAT_RESERVATIONS,
+	BSTACK_FEAT_PASSTHROUGH,
+	BSTACK_NR_FEATURES
+};
+
+#define BSTACK_FEAT_WHY_LEN	96
+
+/**
+ * struct bstack_features - which features a table passes, and why not
+ * @on:		bit BSTACK_FEAT_* set for each feature the table passes.
+ * @why:	for each that is off, the first reason found.
+ */
+struct bstack_features {
+	unsigned long on;
+	char why[BSTACK_NR_FEATURES][BSTACK_FEAT_WHY_LEN];
 };
 
 /* A lower device opened by a table, once for all the targets that use it. */
@@ -136,6 +187,10 @@ struct bstack_stripe_geom {
  *		destroys it when another table takes its place.
  * @err:	where construction writes why it failed (BSTACK_ERROR_LEN).
  * @flush_hooks: some target has a @flush hook.
+ * @poll:	the device polls: BSTACK_FEAT_POLL is on in @features.
+ * @features:	what the table passes through, as bstack_table_stack_limits()
+ *		found it: when the table is completed, and again when it
+ *		goes live (under bstack_devices_lock then, for FEATURES).
  */
 struct bstack_table {
 	struct bstack_device *bd;
@@ -151,6 +206,8 @@ struct bstack_table {
 	struct completion released;
 	char *err;
 	bool flush_hooks;
+	bool poll;
+	struct bstack_features features;
 };
 
 /*
@@ -173,6 +230,9 @@ struct bstack_clone {
  *		@sectors that started at @start_time (jiffies).
  * @iter:	a REQ_NOWAIT piece, as it was before its target mapped it,
  *		to send again if it comes back with AGAIN (bstack_io_retry()).
+ * @poll_next:	the next io of the same polled bio (bstack_poll_bio()).
+ * @poll_private: that bio's own bi_private, while bi_private holds the
+ *		list of its ios.
  */
 struct bstack_io {
 	struct bio *orig;
@@ -183,6 +243,8 @@ struct bstack_io {
 	unsigned int sectors;
 	unsigned long start_time;
 	struct bvec_iter iter;
+	struct bstack_io *poll_next;
+	void *poll_private;
 	struct bstack_clone clone;	/* first clone; must be last */
 };
 
@@ -194,7 +256,8 @@ struct bstack_io {
  * @splits counts the extra pieces; @errors the pieces that failed, but
  * not with BLK_STS_AGAIN;
  * @in_flight pieces started less pieces ended (per cpu it may be
- * negative: only the sum means something).
+ * negative: only the sum means something); @polled the pieces sent down
+ * to be polled.
  */
 struct bstack_stats {
 	u64 ios[2];		/* READ, WRITE (data) */
@@ -204,6 +267,7 @@ struct bstack_stats {
 	u64 splits;
 	u64 errors;
 	s64 in_flight;
+	u64 polled;
 };
 
 /**
@@ -323,6 +387,8 @@ void bstack_devices_exit(void);
 
 /* io.c */
 void bstack_submit_bio(struct bio *bio);
+int bstack_poll_bio(struct bio *bio, struct io_comp_batch *iob,
+		    unsigned int flags);
 void bstack_requeue_work(struct work_struct *work);
 struct bio *bstack_cut(struct bio *bio, unsigned int sectors, gfp_t gfp,
 		       struct bio_set *bs);
@@ -351,7 +417,11 @@ struct bstack_table *bstack_table_from_specs(struct bstack_device *bd,
 					     const void *buf, size_t len,
 					     unsigned int count,
 					     blk_mode_t mode, char *err);
+
+/* limits.c */
 void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l);
+size_t bstack_table_features(const struct bstack_table *t, char *buf,
+			     size_t len);
 int bstack_get_device(struct bstack_target *ti, const char *path,
 		      struct bstack_lower **lowerp);
 __printf(2, 3) int bstack_ti_error(struct bstack_target *ti,
@@ -494,6 +564,11 @@ int bstack_faulty_parse(struct bstack_faulty_conf *conf, unsigned int argc,
 			char **argv, char *err);
 int bstack_faulty_init(void);
 void bstack_faulty_exit(void);
+
+/* passthrough.c */
+int bstack_ioctl(struct block_device *bdev, blk_mode_t mode, unsigned int cmd,
+		 unsigned long arg);
+extern const struct pr_ops bstack_pr_ops;
 
 /* ctl.c */
 int bstack_ctl_init(void);

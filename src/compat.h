@@ -26,6 +26,7 @@
 #include <linux/blkdev.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/pr.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <generated/utsrelease.h>
@@ -252,7 +253,18 @@ static inline void bstack_end_io_acct(struct block_device *bdev,
 #define BLK_FEAT_NOWAIT		(1U << 4)
 #define BLK_FEAT_IO_STAT	(1U << 5)
 #define BLK_FEAT_ZONED		(1U << 6)
+#define BLK_FEAT_POLL		(1U << 7)
 #endif
+
+/* @bdev's queue completes polled bios (it has poll queues). */
+static inline bool bstack_bdev_polls(struct block_device *bdev)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT
+	return bdev_get_queue(bdev)->limits.features & BLK_FEAT_POLL;
+#else
+	return test_bit(QUEUE_FLAG_POLL, &bdev_get_queue(bdev)->queue_flags);
+#endif
+}
 
 /**
  * struct bstack_limits - what a table asks of the bstack device's queue
@@ -365,6 +377,10 @@ static inline void bstack_queue_set_flags(struct request_queue *q,
 		blk_queue_flag_set(QUEUE_FLAG_IO_STAT, q);
 	else
 		blk_queue_flag_clear(QUEUE_FLAG_IO_STAT, q);
+	if (f & BLK_FEAT_POLL)
+		blk_queue_flag_set(QUEUE_FLAG_POLL, q);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_POLL, q);
 }
 #endif
 
@@ -426,6 +442,46 @@ static inline struct gendisk *bstack_alloc_disk(blk_features_t features)
 	return disk;
 }
 
+/* ------------------------------------------- persistent reservations */
+
+/*
+ * pr_ops' two read calls (6.5), passed on to a lower device's: the
+ * members of bstack_pr_ops for bstack_pr_read_keys() and
+ * bstack_pr_read_reservation(), where the kernel has them.
+ */
+#ifdef BSTACK_HAVE_PR_READ_KEYS
+#define BSTACK_PR_READ_OPS						\
+	.pr_read_keys = bstack_pr_read_keys,				\
+	.pr_read_reservation = bstack_pr_read_reservation,
+#else
+#define BSTACK_PR_READ_OPS
+struct pr_keys;
+struct pr_held_reservation;
+#endif
+
+static inline int bstack_call_pr_read_keys(const struct pr_ops *ops,
+					   struct block_device *bdev,
+					   struct pr_keys *keys)
+{
+#ifdef BSTACK_HAVE_PR_READ_KEYS
+	if (ops->pr_read_keys)
+		return ops->pr_read_keys(bdev, keys);
+#endif
+	return -EOPNOTSUPP;
+}
+
+static inline int
+bstack_call_pr_read_reservation(const struct pr_ops *ops,
+				struct block_device *bdev,
+				struct pr_held_reservation *rsv)
+{
+#ifdef BSTACK_HAVE_PR_READ_KEYS
+	if (ops->pr_read_reservation)
+		return ops->pr_read_reservation(bdev, rsv);
+#endif
+	return -EOPNOTSUPP;
+}
+
 /* ------------------------------------------------------------ report */
 
 /*
@@ -462,6 +518,11 @@ static inline size_t bstack_compat_report(char *buf, size_t len)
 		"who holds a device, in refusals: bd_holder_ops, under bd_holder_lock",
 #else
 		"who holds a device, in refusals: bd_holder and bd_super, read unlocked; the kernel has no bd_holder_ops (6.6)",
+#endif
+#ifdef BSTACK_HAVE_PR_READ_KEYS
+		"persistent reservations: all pr_ops, read keys and reservation too",
+#else
+		"persistent reservations: register, reserve, release, preempt, clear; the kernel has no pr_read_keys() (6.5)",
 #endif
 #ifdef BSTACK_HAVE_WQ_PERCPU
 		"workqueues: WQ_PERCPU",

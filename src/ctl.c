@@ -549,6 +549,36 @@ static int bstack_ctl_deps(struct bstack_ioctl *hdr,
 	return 0;
 }
 
+/*
+ * FEATURES: what the live (or inactive) table passes through, as text;
+ * @count is 0 and the reply empty without that table.
+ */
+static int bstack_ctl_features(struct bstack_ioctl *hdr,
+			       struct bstack_device *bd, const void *in,
+			       struct bstack_reply *rep)
+{
+	bool inactive = hdr->flags & BSTACK_F_INACTIVE;
+	struct bstack_table *t;
+	char *text, *p;
+	size_t n;
+
+	bstack_ctl_describe(hdr, bd);
+	hdr->count = 0;
+	t = bstack_device_table(bd, inactive);
+	if (!t)
+		return 0;
+	text = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+	n = bstack_table_features(t, text, PAGE_SIZE) + 1;
+	p = bstack_reply_reserve(rep, n);
+	if (p)
+		memcpy(p, text, n);
+	kfree(text);
+	hdr->count = BSTACK_NR_FEATURES;
+	return p ? 0 : -ENOMEM;
+}
+
 static int bstack_ctl_target_version(const struct bstack_target_type *type,
 				     void *data)
 {
@@ -627,6 +657,7 @@ static int bstack_ctl_stats(struct bstack_ioctl *hdr,
 	c->splits = sum.splits;
 	c->errors = sum.errors;
 	c->in_flight = sum.in_flight;
+	c->polled = sum.polled;
 	bstack_ctl_describe(hdr, bd);
 	hdr->count = 1;
 	return 0;
@@ -818,6 +849,8 @@ static const struct bstack_ctl_cmd bstack_ctl_cmds[] = {
 	  false, false, 0 },
 	{ BSTACK_MESSAGE,    bstack_ctl_message,    BSTACK_CTL_READ,
 	  true,  true,  0 },
+	{ BSTACK_FEATURES,   bstack_ctl_features,   BSTACK_CTL_READ,
+	  false, false, BSTACK_F_INACTIVE },
 };
 
 /**

@@ -88,8 +88,12 @@ static void bstack_release(BSTACK_RELEASE_ARGS)
 static const struct block_device_operations bstack_fops = {
 	.owner		= THIS_MODULE,
 	.submit_bio	= bstack_submit_bio,
+	.poll_bio	= bstack_poll_bio,
 	.open		= bstack_open,
 	.release	= bstack_release,
+	.ioctl		= bstack_ioctl,
+	.compat_ioctl	= blkdev_compat_ptr_ioctl,
+	.pr_ops		= &bstack_pr_ops,
 };
 
 /*
@@ -659,7 +663,10 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 		if (r)
 			return r;
 	}
+	/* FEATURES reads new->features under bstack_devices_lock. */
+	mutex_lock(&bstack_devices_lock);
 	bstack_table_stack_limits(new, &lim);
+	mutex_unlock(&bstack_devices_lock);
 	r = bstack_limits_apply(bd->disk, &lim);
 	if (r) {
 		snprintf(err, BSTACK_ERROR_LEN,

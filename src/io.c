@@ -13,6 +13,11 @@
  * next allocation from the same bio_set, which with BIOSET_NEED_RESCUER is
  * what keeps forward progress under memory pressure.
  *
+ * A polled bio (REQ_POLLED: io_uring IOPOLL, RWF_HIPRI) keeps its pieces
+ * on a list that its bi_private holds while they are in flight, as dm
+ * keeps its dm_ios (dm_queue_poll_io()); bstack_poll_bio() polls each
+ * piece's clone on its lower device, and ends the pieces that are in.
+ *
  * No lock is taken on this path while the device runs: the live table is
  * pinned with an RCU read and a reference on it, the counters are per cpu.
  * bd->lock is taken only when the table is dead (a suspend holds bios) and
@@ -41,6 +46,7 @@ void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum)
 		sum->splits += READ_ONCE(s->splits);
 		sum->errors += READ_ONCE(s->errors);
 		sum->in_flight += READ_ONCE(s->in_flight);
+		sum->polled += READ_ONCE(s->polled);
 	}
 	if (sum->in_flight < 0)
 		sum->in_flight = 0;
@@ -164,11 +170,17 @@ EXPORT_SYMBOL_IF_KUNIT(bstack_io_put);
  * that sent the piece later). Anywhere else the bio would end with AGAIN
  * in a context that hands EAGAIN to the application, or after other
  * pieces went down; so bstack sends the piece again itself, waiting.
+ *
+ * Nor does it go up from a polled piece: that io ends only when the
+ * submitter polls it, after the submission returned, and io_uring takes
+ * an AGAIN then as done (6.12 flags the request for a reissue that its
+ * poll loop never makes, and the data is lost).
  */
 static bool bstack_io_again_goes_up(struct bstack_io *io)
 {
 	return !bio_flagged(io->orig, BIO_CHAIN) && in_task() &&
-	       !(current->flags & PF_KTHREAD);
+	       !(current->flags & PF_KTHREAD) &&
+	       !(io->clone.bio.bi_opf & REQ_POLLED);
 }
 
 /*
@@ -186,7 +198,8 @@ static void bstack_io_retry(struct bstack_io *io)
 	/* GFP_NOIO: from the mempool, which waits rather than fails. */
 	clone = bstack_alloc_clone(NULL, &io->clone.bio, GFP_NOIO, &t->bd->bs);
 	clone->bi_iter = io->iter;
-	clone->bi_opf &= ~REQ_NOWAIT;
+	/* From the worker: it completes by interrupt, see bstack_io_poll(). */
+	clone->bi_opf &= ~(REQ_NOWAIT | REQ_POLLED);
 	clone->bi_end_io = bstack_clone_endio;
 	c = container_of(clone, struct bstack_clone, bio);
 	c->io = io;
@@ -453,6 +466,8 @@ static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 	bstack_io_start_acct(bd, io, bio, sectors);
 	atomic_inc(&io->pending);	/* the mapping's reference */
 	clone = &io->clone.bio;
+	/* Nothing polls a range: its clones complete by interrupt. */
+	clone->bi_opf &= ~REQ_POLLED;
 	piece = clone->bi_iter;
 	for (i = 0; i < ti->num_range_bios; i++) {
 		if (i) {
@@ -466,6 +481,91 @@ static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 	if (split)
 		submit_bio_noacct(bio);
 	bstack_io_put(io, BLK_STS_OK);
+}
+
+/*
+ * bi_cookie of a polled bio whose bi_private holds the list of its ios
+ * (any value but BLK_QC_T_NONE makes bio_poll() call bstack_poll_bio()).
+ */
+#define BSTACK_POLL_LIST	0
+
+/*
+ * The piece @io of the polled bio @bio is about to go down: put it on
+ * @bio's list, with a reference of its own that bstack_poll_bio() drops
+ * once the clone is in, so that @io outlives its clone for the poller.
+ *
+ * Only the submitter's own submission may touch the list, as in dm: the
+ * pieces of a bio that are mapped from a workqueue (bstack's worker, the
+ * bio_set's rescuer) go down unpolled and complete by interrupt, for the
+ * submitter may be polling @bio already. So may every piece when the table
+ * does not poll (a bio that came in before a reload that turned polling
+ * off): the poller could not reach bstack_poll_bio() then.
+ */
+static void bstack_io_poll(struct bstack_table *t, struct bstack_io *io,
+			   struct bio *bio)
+{
+	struct bstack_io *head;
+
+	if (!t->poll || (current->flags & PF_WQ_WORKER)) {
+		io->clone.bio.bi_opf &= ~REQ_POLLED;
+		return;
+	}
+	if (bio->bi_cookie != BSTACK_POLL_LIST) {
+		io->poll_private = bio->bi_private;
+		io->poll_next = NULL;
+		bio->bi_cookie = BSTACK_POLL_LIST;
+	} else {
+		/* A piece of a split bio: the list is there already. */
+		head = bio->bi_private;
+		io->poll_private = head->poll_private;
+		io->poll_next = head;
+	}
+	bio->bi_private = io;
+	atomic_inc(&io->pending);
+	this_cpu_inc(t->bd->stats->polled);
+}
+
+/**
+ * bstack_poll_bio - poll the lower devices for the pieces of @bio
+ * @bio:	a bio submitted to a bstack device with REQ_POLLED
+ * @iob:	the completion batch, for the lower devices' poll
+ * @flags:	BLK_POLL_*
+ *
+ * Called by bio_poll() in the submitter's task, once @bio is submitted
+ * (submit_bio_noacct() is depth first, so every piece of @bio the
+ * submitter maps is on the list by then). Returns 1 when no piece is left
+ * to poll, else 0.
+ */
+int bstack_poll_bio(struct bio *bio, struct io_comp_batch *iob,
+		    unsigned int flags)
+{
+	struct bstack_io *io, *next, *left = NULL;
+
+	if (bio->bi_cookie != BSTACK_POLL_LIST)
+		return 0;
+	/* @bio's own bi_private first: ending a piece may end @bio. */
+	io = bio->bi_private;
+	bio->bi_private = io->poll_private;
+	WRITE_ONCE(bio->bi_cookie, BLK_QC_T_NONE);
+	for (; io; io = next) {
+		next = io->poll_next;
+		/* The embedded clone lives as long as the io. */
+		if (atomic_read(&io->pending) > 1)
+			bio_poll(&io->clone.bio, iob, flags);
+		if (atomic_read(&io->pending) == 1) {
+			/* Only the poll's reference is left: the clone is in. */
+			bstack_io_put(io, BLK_STS_OK);
+		} else {
+			io->poll_next = left;
+			left = io;
+		}
+	}
+	if (!left)
+		return 1;
+	/* The ios left hold @bio: it cannot have ended. */
+	bio->bi_private = left;
+	WRITE_ONCE(bio->bi_cookie, BSTACK_POLL_LIST);
+	return 0;
 }
 
 static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
@@ -532,6 +632,9 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	clone = &io->clone.bio;
 	if (unlikely(gfp == GFP_NOWAIT))
 		io->iter = clone->bi_iter;	/* for bstack_io_retry() */
+	/* Before it goes down: the clone may end at once. */
+	if (unlikely(bio->bi_opf & REQ_POLLED))
+		bstack_io_poll(t, io, bio);
 	/* A direct call for the built-in targets most tables use. */
 	if (INDIRECT_CALL_2(ti->type->map, bstack_linear_map, bstack_stripe_map,
 			    ti, clone) == BSTACK_MAP_REMAPPED)

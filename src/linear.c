@@ -115,6 +115,16 @@ static void linear_iterate_devices(struct bstack_target *ti,
 	fn(lc->dev->bdev, lc->start, data);
 }
 
+/* An ioctl or a reservation goes to the lower device (dm's linear too). */
+static int linear_prepare_ioctl(struct bstack_target *ti,
+				struct block_device **bdev)
+{
+	struct bstack_linear *lc = ti->private;
+
+	*bdev = lc->dev->bdev;
+	return lc->start || ti->len != bdev_nr_sectors(*bdev);
+}
+
 static struct bstack_target_type linear_target = {
 	.name		 = "linear",
 	.version	 = { 1, 0, 0 },
@@ -124,6 +134,8 @@ static struct bstack_target_type linear_target = {
 	.map		 = bstack_linear_map,
 	.table_line	 = linear_table_line,
 	.iterate_devices = linear_iterate_devices,
+	.prepare_ioctl	 = linear_prepare_ioctl,
+	.features	 = BSTACK_TYPE_POLL,
 };
 
 int bstack_linear_init(void)

@@ -956,6 +956,7 @@ static const struct {
 	{ "splits", offsetof(struct bstack_counters, splits) },
 	{ "errors", offsetof(struct bstack_counters, errors) },
 	{ "in_flight", offsetof(struct bstack_counters, in_flight) },
+	{ "polled", offsetof(struct bstack_counters, polled) },
 };
 
 /*
@@ -1138,19 +1139,40 @@ static long read_ahead(uint64_t dev)
 	return kb < 0 ? -1 : kb * 2;
 }
 
-/* What info shows of a device: the header of its TABLE reply. */
+/*
+ * What info shows of a device: the header of its TABLE reply, and the
+ * FEATURES text of its live table (empty without one, or from a module
+ * older than 1.4).
+ */
 struct dev_info {
 	char name[BSTACK_NAME_LEN];
 	char uuid[BSTACK_UUID_LEN];
 	uint64_t dev;
 	uint32_t flags, open_count, event_nr, targets;
+	char features[2048];
 };
+
+/* FEATURES' text for @name into @di->features; -1 after an error. */
+static int get_features(const struct cmd *c, const char *name,
+			struct dev_info *di)
+{
+	struct request req = { .cmd = BSTACK_FEATURES, .name = name };
+	struct reply rep;
+
+	if (control_call(c, &req, &rep))
+		return -1;
+	snprintf(di->features, sizeof(di->features), "%.*s",
+		 (int)strnlen(rep.data, rep.data_len), (const char *)rep.data);
+	free(rep.hdr);
+	return 0;
+}
 
 static int get_info(const struct cmd *c, const char *name, struct dev_info *di)
 {
 	struct request req = { .cmd = BSTACK_TABLE, .name = name };
 	const struct bstack_ioctl *h;
 	struct reply rep;
+	bool features;
 
 	if (control_call(c, &req, &rep))
 		return -1;
@@ -1162,8 +1184,65 @@ static int get_info(const struct cmd *c, const char *name, struct dev_info *di)
 	di->open_count = h->open_count;
 	di->event_nr = h->event_nr;
 	di->targets = h->count;
+	di->features[0] = '\0';
+	features = (h->flags & BSTACK_F_LIVE_TABLE) &&
+		   h->version[0] == BSTACK_VERSION_MAJOR && h->version[1] >= 4;
 	free(rep.hdr);
-	return 0;
+	return features ? get_features(c, name, di) : 0;
+}
+
+/*
+ * Each "<name>: on" or "<name>: off: <why>" line of @text, to @fn; stops
+ * at the first line that is not one.
+ */
+static void each_feature(const char *text,
+			 void (*fn)(const char *name, size_t name_len, bool on,
+				    const char *why, size_t why_len, void *data),
+			 void *data)
+{
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+		const char *colon = memchr(text, ':', len);
+		const char *rest, *end = text + len;
+
+		if (!colon || colon == text)
+			return;
+		rest = colon + 1;
+		if (end - rest == 3 && !strncmp(rest, " on", 3))
+			fn(text, (size_t)(colon - text), true, "", 0, data);
+		else if (end - rest >= 6 && !strncmp(rest, " off: ", 6))
+			fn(text, (size_t)(colon - text), false, rest + 6,
+			   (size_t)(end - rest - 6), data);
+		else
+			return;
+		text = *end ? end + 1 : end;
+	}
+}
+
+static void feature_text(const char *name, size_t name_len, bool on,
+			 const char *why, size_t why_len, void *data)
+{
+	(void)data;
+	if (on)
+		printf("  %.*s: on\n", (int)name_len, name);
+	else
+		printf("  %.*s: off: %.*s\n", (int)name_len, name, (int)why_len, why);
+}
+
+static void feature_json(const char *name, size_t name_len, bool on,
+			 const char *why, size_t why_len, void *data)
+{
+	char buf[512];
+	int *n = data;
+
+	printf("%s\"%.*s\": {\"on\": %s", (*n)++ ? ", " : "", (int)name_len, name,
+	       on ? "true" : "false");
+	if (!on) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)why_len, why);
+		fputs(", \"why\": ", stdout);
+		json_string(stdout, buf);
+	}
+	putchar('}');
 }
 
 static const char *tables_loaded(uint32_t flags)
@@ -1202,6 +1281,10 @@ static void info_text(const struct dev_info *di, bool first)
 	printf("Number of targets: %" PRIu32 "\n", di->targets);
 	if (di->uuid[0])
 		printf("UUID: %s\n", di->uuid);
+	if (di->features[0]) {
+		puts("Features:");
+		each_feature(di->features, feature_text, NULL);
+	}
 }
 
 /* ---- info -c: dmsetup's columns ------------------------------------------ */
@@ -1438,8 +1521,16 @@ static int do_info(struct cmd *c)
 			fputs(i ? ", " : "", stdout);
 			json_device(stdout, di[i].name, di[i].uuid, di[i].dev,
 				    di[i].flags, di[i].open_count);
-			printf(", \"event_nr\": %" PRIu32 ", \"targets\": %" PRIu32 "}",
+			printf(", \"event_nr\": %" PRIu32 ", \"targets\": %" PRIu32,
 			       di[i].event_nr, di[i].targets);
+			if (di[i].features[0]) {
+				int nf = 0;
+
+				fputs(", \"features\": {", stdout);
+				each_feature(di[i].features, feature_json, &nf);
+				putchar('}');
+			}
+			putchar('}');
 		}
 		puts("]}");
 	} else {

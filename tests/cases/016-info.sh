@@ -103,7 +103,7 @@ case $j in
 esac
 j=$(bstackctl info --json t016) || fail "info --json failed"
 case $j in
-*'"event_nr": '[0-9]*', "targets": 2}]}') ;;
+*'"event_nr": '[0-9]*', "targets": 2, "features": {"poll": {"on": '*'}, "passthrough": {"on": false, "why": "the table has 2 lines; only a one-line table has one device to pass them to"}}}]}') ;;
 *) fail "info --json is not as expected: $j" ;;
 esac
 bstackctl status --json > /dev/null || fail "status --json failed"

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 #define BSTACK_VERSION_MAJOR	1	/* incompatible changes */
-#define BSTACK_VERSION_MINOR	3	/* compatible additions */
+#define BSTACK_VERSION_MINOR	4	/* compatible additions */
 #define BSTACK_VERSION_PATCH	0
 
 #define BSTACK_CONTROL_NAME	"bstack-control"
@@ -150,7 +150,8 @@ struct bstack_target_version {
  * @reads or @writes (or @discards: DISCARD, SECURE_ERASE, WRITE_ZEROES)
  * however bstack splits it; @splits counts the extra pieces, @errors the
  * pieces that failed (a NOWAIT piece that would have waited is no error),
- * @in_flight the pieces under way.
+ * @in_flight the pieces under way, @polled (1.4) the pieces sent down to
+ * be polled (io_uring IOPOLL, RWF_HIPRI).
  */
 struct bstack_counters {
 	__u64 reads;
@@ -162,7 +163,7 @@ struct bstack_counters {
 	__u64 splits;
 	__u64 errors;
 	__u64 in_flight;
-	__u64 reserved;
+	__u64 polled;		/* 1.4; was reserved, 0 */
 };
 
 /*
@@ -214,5 +215,11 @@ struct bstack_message {
 #define BSTACK_WAIT_EVENT _IOWR(BSTACK_IOCTL_MAGIC, 15, struct bstack_ioctl)
 /* 1.2. Payload: struct bstack_message. Reply: the target's answer, if any. */
 #define BSTACK_MESSAGE	_IOWR(BSTACK_IOCTL_MAGIC, 16, struct bstack_ioctl)
+/*
+ * 1.4. Reply: the block features the live table (the inactive one with
+ * BSTACK_F_INACTIVE) passes through, as text: one "<name>: on" or
+ * "<name>: off: <why>" line each, @count of them; none without a table.
+ */
+#define BSTACK_FEATURES	_IOWR(BSTACK_IOCTL_MAGIC, 17, struct bstack_ioctl)
 
 #endif /* _UAPI_LINUX_BSTACK_H */

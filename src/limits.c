@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The queue limits and block features a table gives its device.
+ *
+ * The limits are the block layer's stacking of every lower device at the
+ * offset the table maps it from. The features (polling, discard, ...) are
+ * decided here, each one on only when every line and every lower device
+ * can carry it, as dm decides them; and unlike dm, bstack keeps the first
+ * reason it found for each one that is off, for FEATURES to show.
+ */
+#include "bstack.h"
+
+static const char * const bstack_feature_names[BSTACK_NR_FEATURES] = {
+	[BSTACK_FEAT_POLL]		= "poll",
+	[BSTACK_FEAT_ATOMIC_WRITES]	= "atomic_writes",
+	[BSTACK_FEAT_ZONED]		= "zoned",
+	[BSTACK_FEAT_INTEGRITY]		= "integrity",
+	[BSTACK_FEAT_DISCARD]		= "discard",
+	[BSTACK_FEAT_WRITE_ZEROES]	= "write_zeroes",
+	[BSTACK_FEAT_SECURE_ERASE]	= "secure_erase",
+	[BSTACK_FEAT_NOWAIT]		= "nowait",
+	[BSTACK_FEAT_RESERVATIONS]	= "reservations",
+	[BSTACK_FEAT_PASSTHROUGH]	= "passthrough",
+};
+
+/* Turn @feat off, and keep why if it is the first reason. */
+static __printf(3, 4) void bstack_feature_off(struct bstack_features *f,
+					      enum bstack_feature feat,
+					      const char *fmt, ...)
+{
+	va_list args;
+
+	if (!test_bit(feat, &f->on))
+		return;
+	__clear_bit(feat, &f->on);
+	va_start(args, fmt);
+	vscnprintf(f->why[feat], BSTACK_FEAT_WHY_LEN, fmt, args);
+	va_end(args);
+}
+
+static bool bstack_feature_on(const struct bstack_features *f,
+			      enum bstack_feature feat)
+{
+	return test_bit(feat, &f->on);
+}
+
+/* The features a line's type cannot pass, whatever its devices have. */
+static void bstack_target_features(struct bstack_features *f,
+				   struct bstack_target *ti)
+{
+	unsigned int has = ti->type->features;
+	const char *type = ti->type->name;
+
+	if (!(has & BSTACK_TYPE_POLL))
+		bstack_feature_off(f, BSTACK_FEAT_POLL,
+				   "line %u (%s) cannot be polled", ti->line, type);
+	if (!(has & BSTACK_TYPE_ATOMIC))
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+				   "line %u (%s) cannot write atomically",
+				   ti->line, type);
+	if (!(has & BSTACK_TYPE_INTEGRITY))
+		bstack_feature_off(f, BSTACK_FEAT_INTEGRITY,
+				   "line %u (%s) cannot carry protection information",
+				   ti->line, type);
+}
+
+/* The features a lower device lacks. */
+static void bstack_lower_features(struct bstack_features *f,
+				  struct bstack_lower *l)
+{
+	struct block_device *bdev = l->bdev;
+	unsigned int maj = MAJOR(l->dev), min = MINOR(l->dev);
+
+	if (!bstack_bdev_polls(bdev))
+		bstack_feature_off(f, BSTACK_FEAT_POLL,
+				   "%pg (%u:%u) has no poll queues", bdev, maj, min);
+	if (!bdev_max_discard_sectors(bdev))
+		bstack_feature_off(f, BSTACK_FEAT_DISCARD,
+				   "%pg (%u:%u) has no discard", bdev, maj, min);
+	if (!bdev_write_zeroes_sectors(bdev))
+		bstack_feature_off(f, BSTACK_FEAT_WRITE_ZEROES,
+				   "%pg (%u:%u) has no write zeroes", bdev, maj, min);
+	if (!bdev_max_secure_erase_sectors(bdev))
+		bstack_feature_off(f, BSTACK_FEAT_SECURE_ERASE,
+				   "%pg (%u:%u) has no secure erase", bdev, maj, min);
+	if (!bdev_nowait(bdev))
+		bstack_feature_off(f, BSTACK_FEAT_NOWAIT,
+				   "%pg (%u:%u) does not take NOWAIT I/O", bdev,
+				   maj, min);
+}
+
+/*
+ * Persistent reservations and ioctls go to the one lower device of a
+ * one-line table, as dm sends them (dm_prepare_ioctl()); SG_IO and the
+ * other ioctls only when the line maps all of that device, or from a
+ * caller with CAP_SYS_RAWIO.
+ */
+static void bstack_passthrough_features(struct bstack_features *f,
+					struct bstack_table *t)
+{
+	struct bstack_target *ti = &t->targets[0];
+	struct block_device *bdev;
+	int r;
+
+	if (t->num_targets != 1) {
+		bstack_feature_off(f, BSTACK_FEAT_RESERVATIONS,
+				   "the table has %u lines; only a one-line table has one device to pass them to",
+				   t->num_targets);
+		bstack_feature_off(f, BSTACK_FEAT_PASSTHROUGH, "%s",
+				   f->why[BSTACK_FEAT_RESERVATIONS]);
+		return;
+	}
+	if (!ti->type->prepare_ioctl) {
+		bstack_feature_off(f, BSTACK_FEAT_RESERVATIONS,
+				   "line %u (%s) has no single lower device to pass them to",
+				   ti->line, ti->type->name);
+		bstack_feature_off(f, BSTACK_FEAT_PASSTHROUGH, "%s",
+				   f->why[BSTACK_FEAT_RESERVATIONS]);
+		return;
+	}
+	r = ti->type->prepare_ioctl(ti, &bdev);
+	if (!bdev->bd_disk->fops->pr_ops)
+		bstack_feature_off(f, BSTACK_FEAT_RESERVATIONS,
+				   "%pg has no persistent reservations", bdev);
+	if (!bdev->bd_disk->fops->ioctl)
+		bstack_feature_off(f, BSTACK_FEAT_PASSTHROUGH,
+				   "%pg takes no ioctls", bdev);
+	else if (r > 0)
+		bstack_feature_off(f, BSTACK_FEAT_PASSTHROUGH,
+				   "line %u maps part of %pg: only CAP_SYS_RAWIO may send it ioctls",
+				   ti->line, bdev);
+}
+
+static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
+				   void *data)
+{
+	bstack_limits_stack_bdev(data, bdev, start);
+}
+
+/**
+ * bstack_table_stack_limits - the queue limits and features @t gives
+ * @t:		a table whose targets are all constructed
+ * @l:		the result, from the block layer's stacking defaults
+ *
+ * Every lower device's limits are stacked at the offset the table maps
+ * it from; then the targets add their hints (striped: io_min, io_opt).
+ * @t->features is filled in, and @l follows it.
+ */
+void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
+{
+	struct bstack_features *f = &t->features;
+	blk_features_t *feat = bstack_features(l);
+	struct bstack_lower *lower;
+	unsigned int i;
+
+	memset(f, 0, sizeof(*f));
+	bitmap_fill(&f->on, BSTACK_NR_FEATURES);
+	bstack_feature_off(f, BSTACK_FEAT_ZONED, "no lower device is zoned");
+	bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+			   "bstack does not pass atomic writes yet");
+	bstack_feature_off(f, BSTACK_FEAT_INTEGRITY,
+			   "bstack does not pass integrity profiles yet");
+
+	bstack_limits_init(l);
+	for (i = 0; i < t->num_targets; i++) {
+		struct bstack_target *ti = &t->targets[i];
+
+		bstack_target_features(f, ti);
+		if (ti->type->iterate_devices)
+			ti->type->iterate_devices(ti, bstack_stack_limits_fn, l);
+	}
+	for (i = 0; i < t->num_targets; i++)
+		if (t->targets[i].type->io_hints)
+			t->targets[i].type->io_hints(&t->targets[i], &l->lim);
+	list_for_each_entry(lower, &t->lowers, list)
+		bstack_lower_features(f, lower);
+	bstack_passthrough_features(f, t);
+
+	*feat |= BLK_FEAT_IO_STAT;
+	if (bstack_feature_on(f, BSTACK_FEAT_NOWAIT))
+		*feat |= BLK_FEAT_NOWAIT;
+	else
+		*feat &= ~BLK_FEAT_NOWAIT;
+	t->poll = bstack_feature_on(f, BSTACK_FEAT_POLL);
+	if (t->poll)
+		*feat |= BLK_FEAT_POLL;
+	else
+		*feat &= ~BLK_FEAT_POLL;
+	/*
+	 * blk_stack_limits() keeps the smallest write-zeroes size, so one
+	 * lower device without it turns it off; but it keeps the smallest
+	 * non-zero discard and secure-erase sizes. Offer those only when
+	 * every lower device takes them, as dm does.
+	 */
+	if (!bstack_feature_on(f, BSTACK_FEAT_DISCARD))
+		bstack_limits_no_discard(l);
+	if (!bstack_feature_on(f, BSTACK_FEAT_SECURE_ERASE))
+		l->lim.max_secure_erase_sectors = 0;
+	if (!bstack_feature_on(f, BSTACK_FEAT_WRITE_ZEROES))
+		l->lim.max_write_zeroes_sectors = 0;
+	/* Without a lower device, what the stacking defaults give. */
+	if (!l->lim.max_hw_discard_sectors)
+		bstack_feature_off(f, BSTACK_FEAT_DISCARD, "no line discards");
+	if (!l->lim.max_secure_erase_sectors)
+		bstack_feature_off(f, BSTACK_FEAT_SECURE_ERASE,
+				   "no line erases securely");
+	if (!l->lim.max_write_zeroes_sectors)
+		bstack_feature_off(f, BSTACK_FEAT_WRITE_ZEROES,
+				   "no line writes zeroes");
+	/*
+	 * Zoned lower devices are refused. Without any lower device (a
+	 * table of zero and error lines) the zone limits would keep the
+	 * stacking defaults, which a device that is not zoned may not have.
+	 */
+	bstack_limits_not_zoned(l);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
+
+/**
+ * bstack_table_features - FEATURES' text for @t
+ * @t:		the table
+ * @buf:	where to write it, NUL-terminated
+ * @len:	the size of @buf
+ *
+ * One line per feature: "<name>: on", or "<name>: off: <why>".
+ * Returns the length of the text.
+ */
+size_t bstack_table_features(const struct bstack_table *t, char *buf,
+			     size_t len)
+{
+	const struct bstack_features *f = &t->features;
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < BSTACK_NR_FEATURES; i++) {
+		if (bstack_feature_on(f, i))
+			n += scnprintf(buf + n, len - n, "%s: on\n",
+				       bstack_feature_names[i]);
+		else
+			n += scnprintf(buf + n, len - n, "%s: off: %s\n",
+				       bstack_feature_names[i], f->why[i]);
+	}
+	return n;
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctls and persistent reservations on a bstack device.
+ *
+ * As dm does (dm_prepare_ioctl(), dm_call_pr()), they go to the one lower
+ * device of a one-line table whose target names one (linear): SG_IO and
+ * the other ioctls the block layer does not answer itself, and the
+ * pr_ops, for cluster fencing. An ioctl to a line that maps only part of
+ * its device could reach sectors the table does not map: it needs
+ * CAP_SYS_RAWIO, as in dm. The live table is held for the length of the
+ * call, so its lower device stays open; a suspend waits for the call.
+ */
+#include <linux/capability.h>
+
+#include "bstack.h"
+
+/**
+ * bstack_passthrough_get - the lower device a call on @bdev goes to
+ * @bdev:	the bstack device
+ * @tp:		the live table, held; drop it with percpu_ref_put()
+ * @lower:	its one lower device
+ *
+ * Returns 0 when the line maps all of @lower, 1 when only a part, or
+ * -ENOTTY when the table has no one device to pass the call to (dm's
+ * answer, which sends the block layer's generic handling on), -EAGAIN when
+ * the device is suspended, as dm answers.
+ */
+static int bstack_passthrough_get(struct block_device *bdev,
+				  struct bstack_table **tp,
+				  struct block_device **lower)
+{
+	struct bstack_device *bd = bdev->bd_disk->private_data;
+	struct bstack_target *ti;
+	struct bstack_table *t;
+	bool live;
+
+	rcu_read_lock();
+	t = rcu_dereference(bd->live);
+	live = t && percpu_ref_tryget_live_rcu(&t->ref);
+	rcu_read_unlock();
+	if (!t)
+		return -ENOTTY;
+	if (!live)
+		return -EAGAIN;
+	ti = &t->targets[0];
+	if (t->num_targets != 1 || !ti->type->prepare_ioctl) {
+		percpu_ref_put(&t->ref);
+		return -ENOTTY;
+	}
+	*tp = t;
+	return ti->type->prepare_ioctl(ti, lower);
+}
+
+int bstack_ioctl(struct block_device *bdev, blk_mode_t mode, unsigned int cmd,
+		 unsigned long arg)
+{
+	struct block_device *lower;
+	struct bstack_table *t;
+	int r;
+
+	r = bstack_passthrough_get(bdev, &t, &lower);
+	if (r < 0)
+		return r;
+	if (r > 0 && !capable(CAP_SYS_RAWIO))
+		r = -ENOIOCTLCMD;
+	else if (!lower->bd_disk->fops->ioctl)
+		r = -ENOTTY;
+	else
+		r = lower->bd_disk->fops->ioctl(lower, mode, cmd, arg);
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+/*
+ * The lower device's pr_ops for a reservation call on @bdev, with the
+ * live table held as bstack_passthrough_get() holds it; NULL and an errno
+ * in @r when there are none. A reservation covers the whole lower device
+ * whatever the line maps, as in dm.
+ */
+static const struct pr_ops *bstack_pr_get(struct block_device *bdev,
+					  struct bstack_table **tp,
+					  struct block_device **lower, int *r)
+{
+	const struct pr_ops *ops;
+
+	*r = bstack_passthrough_get(bdev, tp, lower);
+	if (*r < 0)
+		return NULL;
+	ops = (*lower)->bd_disk->fops->pr_ops;
+	if (!ops) {
+		percpu_ref_put(&(*tp)->ref);
+		*r = -EOPNOTSUPP;
+	}
+	return ops;
+}
+
+static int bstack_pr_register(struct block_device *bdev, u64 old_key,
+			      u64 new_key, u32 flags)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	ops = bstack_pr_get(bdev, &t, &lower, &r);
+	if (!ops)
+		return r;
+	r = ops->pr_register ? ops->pr_register(lower, old_key, new_key, flags) :
+			       -EOPNOTSUPP;
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+static int bstack_pr_reserve(struct block_device *bdev, u64 key,
+			     enum pr_type type, u32 flags)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	ops = bstack_pr_get(bdev, &t, &lower, &r);
+	if (!ops)
+		return r;
+	r = ops->pr_reserve ? ops->pr_reserve(lower, key, type, flags) :
+			      -EOPNOTSUPP;
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+static int bstack_pr_release(struct block_device *bdev, u64 key,
+			     enum pr_type type)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	ops = bstack_pr_get(bdev, &t, &lower, &r);
+	if (!ops)
+		return r;
+	r = ops->pr_release ? ops->pr_release(lower, key, type) : -EOPNOTSUPP;
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+static int bstack_pr_preempt(struct block_device *bdev, u64 old_key,
+			     u64 new_key, enum pr_type type, bool abort)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	ops = bstack_pr_get(bdev, &t, &lower, &r);
+	if (!ops)
+		return r;
+	r = ops->pr_preempt ? ops->pr_preempt(lower, old_key, new_key, type,
+					      abort) :
+			      -EOPNOTSUPP;
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+static int bstack_pr_clear(struct block_device *bdev, u64 key)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	ops = bstack_pr_get(bdev, &t, &lower, &r);
+	if (!ops)
+		return r;
+	r = ops->pr_clear ? ops->pr_clear(lower, key) : -EOPNOTSUPP;
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+static int __maybe_unused bstack_pr_read_keys(struct block_device *bdev,
+					     struct pr_keys *keys)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	ops = bstack_pr_get(bdev, &t, &lower, &r);
+	if (!ops)
+		return r;
+	r = bstack_call_pr_read_keys(ops, lower, keys);
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+static int __maybe_unused
+bstack_pr_read_reservation(struct block_device *bdev,
+			   struct pr_held_reservation *rsv)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	ops = bstack_pr_get(bdev, &t, &lower, &r);
+	if (!ops)
+		return r;
+	r = bstack_call_pr_read_reservation(ops, lower, rsv);
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+const struct pr_ops bstack_pr_ops = {
+	.pr_register	 = bstack_pr_register,
+	.pr_reserve	 = bstack_pr_reserve,
+	.pr_release	 = bstack_pr_release,
+	.pr_preempt	 = bstack_pr_preempt,
+	.pr_clear	 = bstack_pr_clear,
+	BSTACK_PR_READ_OPS
+};
