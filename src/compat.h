@@ -24,6 +24,7 @@
 #include "bstack_config.h"
 
 #include <linux/blkdev.h>
+#include <linux/blk-integrity.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/pr.h>
@@ -442,6 +443,57 @@ static inline struct gendisk *bstack_alloc_disk(blk_features_t features)
 	return disk;
 }
 
+/* ----------------------------------------------------------- integrity */
+
+/*
+ * Why bstack passes no integrity profile on this kernel, or NULL: before
+ * 6.11 the profile is the disk's (blk_integrity_register()), not a queue
+ * limit that stacks with the others.
+ */
+static inline const char *bstack_integrity_missing(void)
+{
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
+	return NULL;
+#else
+	return "the kernel keeps integrity profiles out of the queue limits (6.11)";
+#endif
+}
+
+/*
+ * Stack @bdev's integrity profile into @l: false when it differs from the
+ * one already there, and then @l has none.
+ */
+static inline bool bstack_limits_stack_integrity(struct bstack_limits *l,
+						 struct block_device *bdev)
+{
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
+	return queue_limits_stack_integrity_bdev(&l->lim, bdev);
+#else
+	return false;
+#endif
+}
+
+/* No integrity profile in @l. */
+static inline void bstack_limits_no_integrity(struct bstack_limits *l)
+{
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
+	memset(&l->lim.integrity, 0, sizeof(l->lim.integrity));
+#endif
+}
+
+/*
+ * A reserve of integrity payloads for the clones of bios that carry one,
+ * where the bio_set keeps it; later kernels allocate them from the slab.
+ */
+static inline int bstack_bioset_integrity_init(struct bio_set *bs)
+{
+#ifdef BSTACK_HAVE_BIOSET_INTEGRITY_CREATE
+	if (IS_ENABLED(CONFIG_BLK_DEV_INTEGRITY))
+		return bioset_integrity_create(bs, BIO_POOL_SIZE);
+#endif
+	return 0;
+}
+
 /* ------------------------------------------- persistent reservations */
 
 /*
@@ -523,6 +575,11 @@ static inline size_t bstack_compat_report(char *buf, size_t len)
 		"persistent reservations: all pr_ops, read keys and reservation too",
 #else
 		"persistent reservations: register, reserve, release, preempt, clear; the kernel has no pr_read_keys() (6.5)",
+#endif
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
+		"integrity profiles: stacked as queue limits, queue_limits_stack_integrity_bdev()",
+#else
+		"integrity profiles: not passed; the kernel has no queue_limits_stack_integrity_bdev() (6.11)",
 #endif
 #ifdef BSTACK_HAVE_WQ_PERCPU
 		"workqueues: WQ_PERCPU",

@@ -62,8 +62,16 @@ int bstack_bioset_init(struct bio_set *bs)
 	 * task or hard irq context. The mempool stays the reserve that
 	 * guarantees forward progress: bio_alloc_bioset() falls back to it.
 	 */
-	return bioset_init(bs, BIO_POOL_SIZE, BSTACK_FRONT_PAD,
-			   BIOSET_NEED_RESCUER | BIOSET_PERCPU_CACHE);
+	int r = bioset_init(bs, BIO_POOL_SIZE, BSTACK_FRONT_PAD,
+			    BIOSET_NEED_RESCUER | BIOSET_PERCPU_CACHE);
+
+	/* Clones of bios with protection information take a payload too. */
+	if (!r) {
+		r = bstack_bioset_integrity_init(bs);
+		if (r)
+			bioset_exit(bs);
+	}
+	return r;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_bioset_init);
 

@@ -131,6 +131,39 @@ static void bstack_passthrough_features(struct bstack_features *f,
 				   ti->line, bdev);
 }
 
+/*
+ * The integrity profile, as dm passes it (dm_table_verify_integrity()):
+ * every lower device has one, and the same; then the block layer above
+ * sees it, and a clone carries the protection information of its bio.
+ */
+static void bstack_integrity_features(struct bstack_features *f,
+				      struct bstack_table *t,
+				      struct bstack_limits *l)
+{
+	struct bstack_lower *lower, *first = NULL;
+
+	if (list_empty(&t->lowers))
+		bstack_feature_off(f, BSTACK_FEAT_INTEGRITY, "no lower device");
+	list_for_each_entry(lower, &t->lowers, list) {
+		if (!bstack_feature_on(f, BSTACK_FEAT_INTEGRITY))
+			break;
+		if (!bdev_get_integrity(lower->bdev)) {
+			bstack_feature_off(f, BSTACK_FEAT_INTEGRITY,
+					   "%pg (%u:%u) has no integrity profile",
+					   lower->bdev, MAJOR(lower->dev),
+					   MINOR(lower->dev));
+		} else if (!bstack_limits_stack_integrity(l, lower->bdev)) {
+			/* Never the first: it gives the profile. */
+			bstack_feature_off(f, BSTACK_FEAT_INTEGRITY,
+					   "the integrity profiles of %pg and %pg differ",
+					   (first ?: lower)->bdev, lower->bdev);
+		}
+		first = first ?: lower;
+	}
+	if (!bstack_feature_on(f, BSTACK_FEAT_INTEGRITY))
+		bstack_limits_no_integrity(l);
+}
+
 static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
 				   void *data)
 {
@@ -158,8 +191,9 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 	bstack_feature_off(f, BSTACK_FEAT_ZONED, "no lower device is zoned");
 	bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
 			   "bstack does not pass atomic writes yet");
-	bstack_feature_off(f, BSTACK_FEAT_INTEGRITY,
-			   "bstack does not pass integrity profiles yet");
+	if (bstack_integrity_missing())
+		bstack_feature_off(f, BSTACK_FEAT_INTEGRITY, "%s",
+				   bstack_integrity_missing());
 
 	bstack_limits_init(l);
 	for (i = 0; i < t->num_targets; i++) {
@@ -174,6 +208,7 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 			t->targets[i].type->io_hints(&t->targets[i], &l->lim);
 	list_for_each_entry(lower, &t->lowers, list)
 		bstack_lower_features(f, lower);
+	bstack_integrity_features(f, t, l);
 	bstack_passthrough_features(f, t);
 
 	*feat |= BLK_FEAT_IO_STAT;

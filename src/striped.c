@@ -291,7 +291,7 @@ static struct bstack_target_type striped_target = {
 	.table_line	 = stripe_table_line,
 	.iterate_devices = stripe_iterate_devices,
 	.io_hints	 = stripe_io_hints,
-	.features	 = BSTACK_TYPE_POLL,
+	.features	 = BSTACK_TYPE_POLL | BSTACK_TYPE_INTEGRITY,
 };
 
 int bstack_striped_init(void)
