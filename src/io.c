@@ -29,6 +29,15 @@
 
 #include "bstack.h"
 
+/*
+ * What a clone of a polled bio drops when it goes down unpolled: it ends
+ * by interrupt then, where a bio of the per-cpu cache (REQ_ALLOC_CACHE,
+ * which io_uring asks for polled I/O) may not be put on 6.1 (bio_put()
+ * warns; its bio_clear_polled() drops both flags for that reason, and
+ * 6.12 frees such a bio to the slab there anyway).
+ */
+#define BSTACK_REQ_POLL_ONLY	(REQ_POLLED | REQ_ALLOC_CACHE)
+
 void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum)
 {
 	int cpu;
@@ -207,7 +216,7 @@ static void bstack_io_retry(struct bstack_io *io)
 	clone = bstack_alloc_clone(NULL, &io->clone.bio, GFP_NOIO, &t->bd->bs);
 	clone->bi_iter = io->iter;
 	/* From the worker: it completes by interrupt, see bstack_io_poll(). */
-	clone->bi_opf &= ~(REQ_NOWAIT | REQ_POLLED);
+	clone->bi_opf &= ~(REQ_NOWAIT | BSTACK_REQ_POLL_ONLY);
 	clone->bi_end_io = bstack_clone_endio;
 	c = container_of(clone, struct bstack_clone, bio);
 	c->io = io;
@@ -475,7 +484,7 @@ static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 	atomic_inc(&io->pending);	/* the mapping's reference */
 	clone = &io->clone.bio;
 	/* Nothing polls a range: its clones complete by interrupt. */
-	clone->bi_opf &= ~REQ_POLLED;
+	clone->bi_opf &= ~BSTACK_REQ_POLL_ONLY;
 	piece = clone->bi_iter;
 	for (i = 0; i < ti->num_range_bios; i++) {
 		if (i) {
@@ -515,7 +524,12 @@ static void bstack_io_poll(struct bstack_table *t, struct bstack_io *io,
 	struct bstack_io *head;
 
 	if (!t->poll || (current->flags & PF_WQ_WORKER)) {
-		io->clone.bio.bi_opf &= ~REQ_POLLED;
+		io->clone.bio.bi_opf &= ~BSTACK_REQ_POLL_ONLY;
+		/*
+		 * @bio may end by interrupt too, with this piece. It keeps
+		 * REQ_POLLED: pieces of it may be on the list still.
+		 */
+		bio->bi_opf &= ~REQ_ALLOC_CACHE;
 		return;
 	}
 	if (bio->bi_cookie != BSTACK_POLL_LIST) {
