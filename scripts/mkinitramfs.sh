@@ -298,6 +298,10 @@ build_overlay() {
 	# The persistent reservation ioctls, for the pass-through case.
 	[ ! -x "$BSTACK_TOP/tests/helpers/pr" ] ||
 		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pr" /usr/bin/bstack-pr
+	# statx's atomic write limits and RWF_ATOMIC writes, for case 035.
+	[ ! -x "$BSTACK_TOP/tests/helpers/atomic" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/atomic" \
+			/usr/bin/bstack-atomic
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
 	mkdir -p "$root/usr/share/bstack"
 	cp -r "$BSTACK_TOP/dist" "$root/usr/share/bstack/dist"

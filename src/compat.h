@@ -332,6 +332,20 @@ static inline void bstack_limits_stack_bdev(struct bstack_limits *l,
 #endif
 }
 
+/*
+ * Stack the limits of one line, @b, into the table's @t at the table's
+ * sector 0, as dm combines its targets'. A line misaligned with the others
+ * leaves BLK_FLAG_MISALIGNED (or misaligned) in @t, as in dm.
+ */
+static inline void bstack_limits_stack_line(struct bstack_limits *t,
+					    struct bstack_limits *b)
+{
+	blk_stack_limits(&t->lim, &b->lim, 0);
+#ifndef BSTACK_HAVE_BLK_FEAT
+	t->features |= b->features;
+#endif
+}
+
 /* Offer no discard: no lower device limit is left to turn it on. */
 static inline void bstack_limits_no_discard(struct bstack_limits *l)
 {
@@ -441,6 +455,115 @@ static inline struct gendisk *bstack_alloc_disk(blk_features_t features)
 	bstack_queue_set_flags(disk->queue, features);
 #endif
 	return disk;
+}
+
+/* ------------------------------------------------------ atomic writes */
+
+#ifndef BSTACK_HAVE_REQ_ATOMIC
+/*
+ * Before 6.11 no bio asks to be written whole or not at all, and the
+ * status that refuses one (EINVAL) is not there either.
+ */
+#define REQ_ATOMIC	((__force blk_opf_t)0)
+#define BLK_STS_INVAL	BLK_STS_IOERR
+#endif
+
+/*
+ * Why bstack offers no atomic writes on this kernel, or NULL: before 6.14
+ * blk_stack_limits() leaves a stacking driver's atomic write limits zero.
+ */
+static inline const char *bstack_atomic_writes_missing(void)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+	return NULL;
+#else
+	return "the kernel does not stack atomic write limits (6.14)";
+#endif
+}
+
+/* @bdev writes atomically, from its first sector on. */
+static inline bool bstack_bdev_writes_atomically(struct block_device *bdev)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+	return bdev_can_atomic_write(bdev);
+#else
+	return false;
+#endif
+}
+
+/* @bdev's atomic writes stay aligned when mapped from its sector @start. */
+static inline bool bstack_bdev_atomic_aligned(struct block_device *bdev,
+					      sector_t start)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+	return blk_atomic_write_start_sect_aligned(start,
+						   &bdev_get_queue(bdev)->limits);
+#else
+	return false;
+#endif
+}
+
+/* Have blk_stack_limits() stack atomic write limits into @l. */
+static inline void bstack_limits_want_atomic(struct bstack_limits *l)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+	l->lim.features |= BLK_FEAT_ATOMIC_WRITES;
+#endif
+}
+
+/* The largest atomic write the stacking left in @l, in bytes; 0 for none. */
+static inline unsigned int
+bstack_limits_atomic_max(const struct bstack_limits *l)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+	/* UINT_MAX: the stacking defaults, no device stacked. */
+	if (!(l->lim.features & BLK_FEAT_ATOMIC_WRITES) ||
+	    l->lim.atomic_write_hw_max == UINT_MAX)
+		return 0;
+	return l->lim.atomic_write_hw_max;
+#else
+	return 0;
+#endif
+}
+
+/* No atomic writes in @l. */
+static inline void bstack_limits_no_atomic(struct bstack_limits *l)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+	l->lim.features &= ~BLK_FEAT_ATOMIC_WRITES;
+	l->lim.atomic_write_hw_max = 0;
+	l->lim.atomic_write_hw_unit_min = 0;
+	l->lim.atomic_write_hw_unit_max = 0;
+	l->lim.atomic_write_hw_boundary = 0;
+#endif
+}
+
+/*
+ * Shrink @l's largest atomic write unit to what @offset (in sectors) is
+ * aligned to. An atomic write is aligned to its size; remapped by
+ * @offset, it must stay so, and the block layer below checks only its
+ * size. Returns the unit, or 0 when even the smallest unit does not fit:
+ * then @l has no atomic writes.
+ */
+static inline unsigned int bstack_limits_atomic_align(struct bstack_limits *l,
+						      sector_t offset)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+	struct queue_limits *lim = &l->lim;
+	u64 bytes = (u64)offset << SECTOR_SHIFT;
+
+	if (!bstack_limits_atomic_max(l))
+		return 0;
+	if (bytes && lim->atomic_write_hw_unit_max > (1ULL << __ffs64(bytes)))
+		lim->atomic_write_hw_unit_max = 1ULL << __ffs64(bytes);
+	if (lim->atomic_write_hw_unit_min > lim->atomic_write_hw_unit_max) {
+		bstack_limits_no_atomic(l);
+		return 0;
+	}
+	return lim->atomic_write_hw_unit_max;
+#else
+	return 0;
+#endif
 }
 
 /* ----------------------------------------------------------- integrity */
@@ -580,6 +703,11 @@ static inline size_t bstack_compat_report(char *buf, size_t len)
 		"integrity profiles: stacked as queue limits, queue_limits_stack_integrity_bdev()",
 #else
 		"integrity profiles: not passed; the kernel has no queue_limits_stack_integrity_bdev() (6.11)",
+#endif
+#ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
+		"atomic writes: stacked by blk_stack_limits() with BLK_FEAT_ATOMIC_WRITES",
+#else
+		"atomic writes: not offered; the kernel does not stack atomic write limits (6.14)",
 #endif
 #ifdef BSTACK_HAVE_WQ_PERCPU
 		"workqueues: WQ_PERCPU",

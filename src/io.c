@@ -634,6 +634,19 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		}
 	}
 	split = sectors < bio_sectors(bio);
+	/*
+	 * An atomic write goes down whole or not at all: one that would cross
+	 * a line or a chunk fails, as one too large for the limits does, and
+	 * so does one that meets a line that cannot pass it (the table was
+	 * swapped since the block layer checked the write against it).
+	 */
+	if (unlikely(bio->bi_opf & REQ_ATOMIC) &&
+	    (split || !(ti->type->features & BSTACK_TYPE_ATOMIC))) {
+		percpu_ref_put(&t->ref);
+		bio->bi_status = BLK_STS_INVAL;
+		bio_endio(bio);
+		return;
+	}
 
 	/* Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT. */
 	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
@@ -644,7 +657,8 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		}
 		/*
 		 * Waiting, only a refusal fails: bio_split() takes no atomic
-		 * write or zone append, which bstack does not offer.
+		 * write (never split, above) or zone append, which bstack
+		 * does not offer.
 		 */
 		percpu_ref_put(&t->ref);
 		bio_io_error(bio);

@@ -164,10 +164,84 @@ static void bstack_integrity_features(struct bstack_features *f,
 		bstack_limits_no_integrity(l);
 }
 
-static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
-				   void *data)
+/* What bstack_stack_bdev() stacks a line's devices into. */
+struct bstack_stacking {
+	struct bstack_limits l;		/* the line's limits */
+	struct bstack_features *f;
+	struct bstack_target *ti;
+};
+
+/*
+ * One of a line's lower devices, mapped from its sector @start. Atomic
+ * writes are also checked here, where the device and its offset are known:
+ * a write stays atomic below only if the device writes atomically, its
+ * unit and boundary agree with the line's other devices', and @start keeps
+ * a write of the line's unit aligned to its size.
+ */
+static void bstack_stack_bdev(struct block_device *bdev, sector_t start,
+			      void *data)
 {
-	bstack_limits_stack_bdev(data, bdev, start);
+	struct bstack_stacking *s = data;
+	struct bstack_features *f = s->f;
+	unsigned int maj = MAJOR(bdev->bd_dev), min = MINOR(bdev->bd_dev);
+	u64 at = (u64)start;
+	bool aligned;
+
+	bstack_limits_stack_bdev(&s->l, bdev, start);
+	if (!bstack_feature_on(f, BSTACK_FEAT_ATOMIC_WRITES))
+		return;
+	if (!bstack_bdev_writes_atomically(bdev)) {
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+				   "%pg (%u:%u) cannot write atomically", bdev,
+				   maj, min);
+		return;
+	}
+	/* The device's own alignment counts from the whole disk's start. */
+	aligned = bstack_bdev_atomic_aligned(bdev, start);
+	if (aligned && !bstack_limits_atomic_max(&s->l))
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+				   "line %u: the atomic write unit or boundary of %pg (%u:%u) does not fit the line's other devices'",
+				   s->ti->line, bdev, maj, min);
+	else if (!aligned ||
+		 !bstack_limits_atomic_align(&s->l, get_start_sect(bdev) + start))
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+				   "line %u maps %pg (%u:%u) from sector %llu, which is not aligned to its smallest atomic write",
+				   s->ti->line, bdev, maj, min, at);
+}
+
+/*
+ * Stack one line: its devices, then its hints (striped: its chunk, io_min
+ * and io_opt), as dm_calculate_queue_limits() does for a target; then the
+ * line into the table at its first sector, where the chunk bounds the
+ * atomic write unit (blk_stack_atomic_writes_chunk_sectors()).
+ */
+static void bstack_stack_line(struct bstack_limits *l,
+			      struct bstack_features *f,
+			      struct bstack_target *ti)
+{
+	struct bstack_stacking s = { .f = f, .ti = ti };
+	u64 begin = (u64)ti->begin;
+
+	bstack_target_features(f, ti);
+	bstack_limits_init(&s.l);
+	if (bstack_feature_on(f, BSTACK_FEAT_ATOMIC_WRITES))
+		bstack_limits_want_atomic(&s.l);
+	if (ti->type->iterate_devices)
+		ti->type->iterate_devices(ti, bstack_stack_bdev, &s);
+	if (ti->type->io_hints)
+		ti->type->io_hints(ti, &s.l.lim);
+	bstack_limits_stack_line(l, &s.l);
+
+	if (!bstack_feature_on(f, BSTACK_FEAT_ATOMIC_WRITES))
+		return;
+	if (!bstack_limits_atomic_max(l))
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+				   "line %u: its atomic write limits do not fit the lines' before it",
+				   ti->line);
+	else if (!bstack_limits_atomic_align(l, ti->begin))
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+				   "line %u begins at sector %llu, which is not aligned to its smallest atomic write",
+				   ti->line, begin);
 }
 
 /**
@@ -175,8 +249,8 @@ static void bstack_stack_limits_fn(struct block_device *bdev, sector_t start,
  * @t:		a table whose targets are all constructed
  * @l:		the result, from the block layer's stacking defaults
  *
- * Every lower device's limits are stacked at the offset the table maps
- * it from; then the targets add their hints (striped: io_min, io_opt).
+ * Each line stacks the limits of its lower devices at the offsets it maps
+ * them from, and adds its hints; the lines are stacked into @l.
  * @t->features is filled in, and @l follows it.
  */
 void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
@@ -189,23 +263,23 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 	memset(f, 0, sizeof(*f));
 	bitmap_fill(&f->on, BSTACK_NR_FEATURES);
 	bstack_feature_off(f, BSTACK_FEAT_ZONED, "no lower device is zoned");
-	bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
-			   "bstack does not pass atomic writes yet");
+	if (bstack_atomic_writes_missing())
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES, "%s",
+				   bstack_atomic_writes_missing());
 	if (bstack_integrity_missing())
 		bstack_feature_off(f, BSTACK_FEAT_INTEGRITY, "%s",
 				   bstack_integrity_missing());
 
 	bstack_limits_init(l);
-	for (i = 0; i < t->num_targets; i++) {
-		struct bstack_target *ti = &t->targets[i];
-
-		bstack_target_features(f, ti);
-		if (ti->type->iterate_devices)
-			ti->type->iterate_devices(ti, bstack_stack_limits_fn, l);
-	}
+	if (bstack_feature_on(f, BSTACK_FEAT_ATOMIC_WRITES))
+		bstack_limits_want_atomic(l);
 	for (i = 0; i < t->num_targets; i++)
-		if (t->targets[i].type->io_hints)
-			t->targets[i].type->io_hints(&t->targets[i], &l->lim);
+		bstack_stack_line(l, f, &t->targets[i]);
+	if (!t->num_targets)
+		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES,
+				   "the table has no line");
+	if (!bstack_feature_on(f, BSTACK_FEAT_ATOMIC_WRITES))
+		bstack_limits_no_atomic(l);
 	list_for_each_entry(lower, &t->lowers, list)
 		bstack_lower_features(f, lower);
 	bstack_integrity_features(f, t, l);

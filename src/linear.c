@@ -135,7 +135,8 @@ static struct bstack_target_type linear_target = {
 	.table_line	 = linear_table_line,
 	.iterate_devices = linear_iterate_devices,
 	.prepare_ioctl	 = linear_prepare_ioctl,
-	.features	 = BSTACK_TYPE_POLL | BSTACK_TYPE_INTEGRITY,
+	.features	 = BSTACK_TYPE_POLL | BSTACK_TYPE_ATOMIC |
+			   BSTACK_TYPE_INTEGRITY,
 };
 
 int bstack_linear_init(void)

@@ -273,6 +273,8 @@ static void stripe_io_hints(struct bstack_target *ti,
 	u64 chunk_bytes = (u64)sc->geom.chunk << SECTOR_SHIFT;
 	u64 width_bytes = chunk_bytes * sc->geom.stripes;
 
+	/* Pieces never cross it; atomic writes fit in it (blk_stack_limits()). */
+	lim->chunk_sectors = sc->geom.chunk;
 	/* Hints only: leave them alone where they would not fit. */
 	if (width_bytes <= UINT_MAX) {
 		lim->io_min = chunk_bytes;
@@ -291,7 +293,8 @@ static struct bstack_target_type striped_target = {
 	.table_line	 = stripe_table_line,
 	.iterate_devices = stripe_iterate_devices,
 	.io_hints	 = stripe_io_hints,
-	.features	 = BSTACK_TYPE_POLL | BSTACK_TYPE_INTEGRITY,
+	.features	 = BSTACK_TYPE_POLL | BSTACK_TYPE_ATOMIC |
+			   BSTACK_TYPE_INTEGRITY,
 };
 
 int bstack_striped_init(void)

@@ -448,6 +448,57 @@ static void fua_kept(struct kunit *test)
 	bio_put(bio);
 }
 
+/*
+ * An atomic write is never split: one that would cross a line, or a chunk
+ * of a striped line, ends with BLK_STS_INVAL and sends nothing down; one
+ * inside a line goes down whole, still atomic. The block layer checks
+ * REQ_ATOMIC against the upper device's limits in submit_bio(), and the
+ * device has none here, so the bios go straight to bstack's submit_bio.
+ */
+static void atomic_never_split(struct kunit *test)
+{
+	static const struct {
+		sector_t sector;
+		unsigned int sectors;
+		blk_status_t status;
+	} cases[] = {
+		{ 1020, 8, BLK_STS_INVAL },	/* lines 1 and 2 */
+		{ 3076, 8, BLK_STS_INVAL },	/* two chunks of line 4 */
+		{ 3080, 8, BLK_STS_OK },	/* one chunk */
+		{ 1024, 8, BLK_STS_OK },	/* the start of line 2 */
+	};
+	struct dev_ctx *ctx = test->priv;
+	unsigned int i, before;
+	struct bio *bio;
+
+	load_mixed(test);
+	kunit_activate_static_stub(test, bstack_submit_clone,
+				   fake_submit_clone);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		before = ctx->submitted;
+		ctx->ended = 0;
+		bio = orig_bio(test, REQ_OP_WRITE | REQ_ATOMIC,
+			       cases[i].sector, cases[i].sectors);
+		ctx->upper->disk->fops->submit_bio(bio);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->ended, 1, "case %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->status, cases[i].status,
+				    "case %u", i);
+		if (cases[i].status) {
+			KUNIT_EXPECT_EQ_MSG(test, ctx->submitted, before,
+					    "case %u", i);
+		} else {
+			KUNIT_ASSERT_EQ_MSG(test, ctx->submitted, before + 1,
+					    "case %u", i);
+			KUNIT_EXPECT_TRUE_MSG(test, ctx->opfs[before] & REQ_ATOMIC,
+					      "case %u", i);
+			KUNIT_EXPECT_EQ_MSG(test, ctx->sizes[before],
+					    cases[i].sectors << SECTOR_SHIFT,
+					    "case %u", i);
+		}
+		bio_put(bio);
+	}
+}
+
 struct nowait_case {
 	const char *desc;
 	blk_opf_t opf;
@@ -1258,6 +1309,7 @@ static struct kunit_case bstack_dev_cases[] = {
 	KUNIT_CASE(flush_fans_out),
 	KUNIT_CASE(flush_then_write),
 	KUNIT_CASE(fua_kept),
+	KUNIT_CASE(atomic_never_split),
 	KUNIT_CASE_PARAM(nowait_io, nowait_gen_params),
 	KUNIT_CASE_PARAM(range_per_stripe, range_gen_params),
 	KUNIT_CASE_PARAM(alloc_fails_one_at_a_time, alloc_fail_gen_params),
