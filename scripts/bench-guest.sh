@@ -30,7 +30,13 @@ else
 	# Sizes in MiB. memory_backed=0: reads and writes cost no copy.
 	nb0=$(nullb_create nullb0 4096 512 memory_backed=0) || exit 1
 	nb1=$(nullb_create nullb1 4096 512 memory_backed=0) || exit 1
+	# Its own device for the polled workload: poll queues change the
+	# queue map, and the other workloads keep theirs.
+	nb2=$(nullb_create nullb2 4096 512 memory_backed=0 poll_queues=2) ||
+		exit 1
 fi
+# The polled workload's device: on a real machine, the first disk.
+nbp=${nb2:-$nb0}
 sectors=$(dev_sectors "$nb0")
 
 # About 1000 linear segments of odd lengths (33..95 sectors), each mapped
@@ -47,9 +53,10 @@ segments_table() {
 	}'
 }
 linear_table() { echo "0 $sectors linear $nb0 0"; }
+polled_table() { echo "0 $(dev_sectors "$nbp") linear $nbp 0"; }
 striped_table() { echo "0 $((sectors * 2)) striped 2 128 $nb0 0 $nb1 0"; }
 
-for kind in linear striped segments; do
+for kind in linear striped segments polled; do
 	"${kind}_table" > "/tmp/$kind.table"
 done
 seg_sectors=$(awk '{ s = $1 + $2 } END { print s }' /tmp/segments.table)
@@ -99,7 +106,7 @@ run() {
 
 # workload NAME KIND FIO-ARGS...: the fio arguments of a workload, on the
 # raw device and the pair of KIND.
-WORKLOADS='randread-qd32 randread-qd1 randwrite-qd32 seqread-128k mixed-70-30 striped-randread segments-randread'
+WORKLOADS='randread-qd32 randread-qd1 randwrite-qd32 seqread-128k mixed-70-30 striped-randread segments-randread polled-randread'
 args() {
 	case $1 in
 	randread-qd32)	echo "linear --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
@@ -109,6 +116,8 @@ args() {
 	mixed-70-30)	echo "linear --rw=randrw --rwmixread=70 --bs=4k --ioengine=io_uring --iodepth=32" ;;
 	striped-randread) echo "striped --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
 	segments-randread) echo "segments --rw=randread --bs=4k --ioengine=io_uring --iodepth=32 --size=$((seg_sectors / 2048))m" ;;
+	# io_uring IOPOLL: fio polls each read to its end, with no interrupt.
+	polled-randread) echo "polled --rw=randread --bs=4k --ioengine=io_uring --hipri --iodepth=1" ;;
 	esac
 }
 
@@ -136,7 +145,9 @@ while [ $r -lt "$ROUNDS" ]; do
 		esac
 		for t in $order; do
 			if [ "$t" = raw ]; then
-				run "$r" "$w" raw "$nb0" "$@"
+				raw=$nb0
+				[ "$kind" != polled ] || raw=$nbp
+				run "$r" "$w" raw "$raw" "$@"
 				continue
 			fi
 			dev=$(up "$t" "$kind") || exit 1
