@@ -71,143 +71,157 @@ int bstack_ioctl(struct block_device *bdev, blk_mode_t mode, unsigned int cmd,
 	return r;
 }
 
-/*
- * The lower device's pr_ops for a reservation call on @bdev, with the
- * live table held as bstack_passthrough_get() holds it; NULL and an errno
- * in @r when there are none. A reservation covers the whole lower device
- * whatever the line maps, as in dm.
- */
-static const struct pr_ops *bstack_pr_get(struct block_device *bdev,
-					  struct bstack_table **tp,
-					  struct block_device **lower, int *r)
-{
-	const struct pr_ops *ops;
+/* A reservation call's arguments, for the call on the lower device. */
+struct bstack_pr {
+	u64 old_key;
+	u64 new_key;
+	u32 flags;
+	enum pr_type type;
+	bool abort;
+	void *reply;		/* read keys' and read reservation's answer */
+};
 
-	*r = bstack_passthrough_get(bdev, tp, lower);
-	if (*r < 0)
-		return NULL;
-	ops = (*lower)->bd_disk->fops->pr_ops;
-	if (!ops) {
-		percpu_ref_put(&(*tp)->ref);
-		*r = -EOPNOTSUPP;
-	}
-	return ops;
+typedef int (*bstack_pr_fn)(const struct pr_ops *ops,
+			    struct block_device *lower, struct bstack_pr *pr);
+
+/*
+ * Make a reservation call @fn on the lower device of @bdev, with the live
+ * table held as bstack_passthrough_get() holds it (dm_call_pr()). A
+ * reservation covers the whole lower device whatever the line maps, as
+ * in dm.
+ */
+static int bstack_call_pr(struct block_device *bdev, bstack_pr_fn fn,
+			  struct bstack_pr *pr)
+{
+	struct block_device *lower;
+	const struct pr_ops *ops;
+	struct bstack_table *t;
+	int r;
+
+	r = bstack_passthrough_get(bdev, &t, &lower);
+	if (r < 0)
+		return r;
+	ops = lower->bd_disk->fops->pr_ops;
+	r = ops ? fn(ops, lower, pr) : -EOPNOTSUPP;
+	percpu_ref_put(&t->ref);
+	return r;
+}
+
+static int __bstack_pr_register(const struct pr_ops *ops,
+				struct block_device *lower,
+				struct bstack_pr *pr)
+{
+	if (!ops->pr_register)
+		return -EOPNOTSUPP;
+	return ops->pr_register(lower, pr->old_key, pr->new_key, pr->flags);
 }
 
 static int bstack_pr_register(struct block_device *bdev, u64 old_key,
 			      u64 new_key, u32 flags)
 {
-	struct block_device *lower;
-	const struct pr_ops *ops;
-	struct bstack_table *t;
-	int r;
+	struct bstack_pr pr = {
+		.old_key = old_key, .new_key = new_key, .flags = flags,
+	};
 
-	ops = bstack_pr_get(bdev, &t, &lower, &r);
-	if (!ops)
-		return r;
-	r = ops->pr_register ? ops->pr_register(lower, old_key, new_key, flags) :
-			       -EOPNOTSUPP;
-	percpu_ref_put(&t->ref);
-	return r;
+	return bstack_call_pr(bdev, __bstack_pr_register, &pr);
+}
+
+static int __bstack_pr_reserve(const struct pr_ops *ops,
+			       struct block_device *lower, struct bstack_pr *pr)
+{
+	if (!ops->pr_reserve)
+		return -EOPNOTSUPP;
+	return ops->pr_reserve(lower, pr->old_key, pr->type, pr->flags);
 }
 
 static int bstack_pr_reserve(struct block_device *bdev, u64 key,
 			     enum pr_type type, u32 flags)
 {
-	struct block_device *lower;
-	const struct pr_ops *ops;
-	struct bstack_table *t;
-	int r;
+	struct bstack_pr pr = { .old_key = key, .type = type, .flags = flags };
 
-	ops = bstack_pr_get(bdev, &t, &lower, &r);
-	if (!ops)
-		return r;
-	r = ops->pr_reserve ? ops->pr_reserve(lower, key, type, flags) :
-			      -EOPNOTSUPP;
-	percpu_ref_put(&t->ref);
-	return r;
+	return bstack_call_pr(bdev, __bstack_pr_reserve, &pr);
+}
+
+static int __bstack_pr_release(const struct pr_ops *ops,
+			       struct block_device *lower, struct bstack_pr *pr)
+{
+	if (!ops->pr_release)
+		return -EOPNOTSUPP;
+	return ops->pr_release(lower, pr->old_key, pr->type);
 }
 
 static int bstack_pr_release(struct block_device *bdev, u64 key,
 			     enum pr_type type)
 {
-	struct block_device *lower;
-	const struct pr_ops *ops;
-	struct bstack_table *t;
-	int r;
+	struct bstack_pr pr = { .old_key = key, .type = type };
 
-	ops = bstack_pr_get(bdev, &t, &lower, &r);
-	if (!ops)
-		return r;
-	r = ops->pr_release ? ops->pr_release(lower, key, type) : -EOPNOTSUPP;
-	percpu_ref_put(&t->ref);
-	return r;
+	return bstack_call_pr(bdev, __bstack_pr_release, &pr);
+}
+
+static int __bstack_pr_preempt(const struct pr_ops *ops,
+			       struct block_device *lower, struct bstack_pr *pr)
+{
+	if (!ops->pr_preempt)
+		return -EOPNOTSUPP;
+	return ops->pr_preempt(lower, pr->old_key, pr->new_key, pr->type,
+			       pr->abort);
 }
 
 static int bstack_pr_preempt(struct block_device *bdev, u64 old_key,
 			     u64 new_key, enum pr_type type, bool abort)
 {
-	struct block_device *lower;
-	const struct pr_ops *ops;
-	struct bstack_table *t;
-	int r;
+	struct bstack_pr pr = {
+		.old_key = old_key, .new_key = new_key, .type = type,
+		.abort = abort,
+	};
 
-	ops = bstack_pr_get(bdev, &t, &lower, &r);
-	if (!ops)
-		return r;
-	r = ops->pr_preempt ? ops->pr_preempt(lower, old_key, new_key, type,
-					      abort) :
-			      -EOPNOTSUPP;
-	percpu_ref_put(&t->ref);
-	return r;
+	return bstack_call_pr(bdev, __bstack_pr_preempt, &pr);
+}
+
+static int __bstack_pr_clear(const struct pr_ops *ops,
+			     struct block_device *lower, struct bstack_pr *pr)
+{
+	if (!ops->pr_clear)
+		return -EOPNOTSUPP;
+	return ops->pr_clear(lower, pr->old_key);
 }
 
 static int bstack_pr_clear(struct block_device *bdev, u64 key)
 {
-	struct block_device *lower;
-	const struct pr_ops *ops;
-	struct bstack_table *t;
-	int r;
+	struct bstack_pr pr = { .old_key = key };
 
-	ops = bstack_pr_get(bdev, &t, &lower, &r);
-	if (!ops)
-		return r;
-	r = ops->pr_clear ? ops->pr_clear(lower, key) : -EOPNOTSUPP;
-	percpu_ref_put(&t->ref);
-	return r;
+	return bstack_call_pr(bdev, __bstack_pr_clear, &pr);
+}
+
+static int __bstack_pr_read_keys(const struct pr_ops *ops,
+				 struct block_device *lower,
+				 struct bstack_pr *pr)
+{
+	return bstack_call_pr_read_keys(ops, lower, pr->reply);
 }
 
 static int __maybe_unused bstack_pr_read_keys(struct block_device *bdev,
 					     struct pr_keys *keys)
 {
-	struct block_device *lower;
-	const struct pr_ops *ops;
-	struct bstack_table *t;
-	int r;
+	struct bstack_pr pr = { .reply = keys };
 
-	ops = bstack_pr_get(bdev, &t, &lower, &r);
-	if (!ops)
-		return r;
-	r = bstack_call_pr_read_keys(ops, lower, keys);
-	percpu_ref_put(&t->ref);
-	return r;
+	return bstack_call_pr(bdev, __bstack_pr_read_keys, &pr);
+}
+
+static int __bstack_pr_read_reservation(const struct pr_ops *ops,
+					struct block_device *lower,
+					struct bstack_pr *pr)
+{
+	return bstack_call_pr_read_reservation(ops, lower, pr->reply);
 }
 
 static int __maybe_unused
 bstack_pr_read_reservation(struct block_device *bdev,
 			   struct pr_held_reservation *rsv)
 {
-	struct block_device *lower;
-	const struct pr_ops *ops;
-	struct bstack_table *t;
-	int r;
+	struct bstack_pr pr = { .reply = rsv };
 
-	ops = bstack_pr_get(bdev, &t, &lower, &r);
-	if (!ops)
-		return r;
-	r = bstack_call_pr_read_reservation(ops, lower, rsv);
-	percpu_ref_put(&t->ref);
-	return r;
+	return bstack_call_pr(bdev, __bstack_pr_read_reservation, &pr);
 }
 
 const struct pr_ops bstack_pr_ops = {
