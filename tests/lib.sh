@@ -357,6 +357,25 @@ scsi_disk() {
 	fail "no SCSI disk $1 $2 appeared"
 }
 
+# scsi_debug_disks N: the /dev paths of the N disks that scsi_debug made
+# (one per host: add_host=N), one a line, waited for up to 20 s.
+scsi_debug_disks() {
+	_i=0
+	while [ $_i -lt 100 ]; do
+		_disks=$(for _d in /sys/block/sd*; do
+			[ "$(tr -d ' ' < "$_d/device/model" 2>/dev/null)" = scsi_debug ] &&
+				[ -b "/dev/${_d##*/}" ] && echo "/dev/${_d##*/}"
+		done)
+		[ "$(echo "$_disks" | grep -c .)" -eq "$1" ] && {
+			echo "$_disks"
+			return 0
+		}
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	fail "scsi_debug made no $1 disks: '$_disks'"
+}
+
 # lio_disk SIZE_MB: a SCSI disk of LIO's loopback target (tcm_loop) over a
 # ramdisk backstore, which keeps SPC-3 persistent reservations as a real
 # array does; prints its /dev path. It goes when the case exits.

@@ -12,20 +12,9 @@ requires bstack bstackctl nullb /lib/kmod/scsi_debug.ko
 
 # Two hosts of one disk each, each with a store of its own.
 load_module scsi_debug dev_size_mb=16 dif=1 dix=1 add_host=2 per_host_store=1
-disks=''
-i=0
-while [ $i -lt 100 ]; do
-	disks=$(for d in /sys/block/sd*; do
-		[ "$(tr -d ' ' < "$d/device/model" 2>/dev/null)" = scsi_debug ] &&
-			[ -b "/dev/${d##*/}" ] && echo "/dev/${d##*/}"
-	done)
-	[ "$(echo "$disks" | grep -c .)" -eq 2 ] && break
-	sleep 0.2
-	i=$((i + 1))
-done
+disks=$(scsi_debug_disks 2) || exit 1
 d1=$(echo "$disks" | sed -n 1p)
 d2=$(echo "$disks" | sed -n 2p)
-[ -n "$d2" ] || fail "scsi_debug made no two disks: '$disks'"
 fmt=$(cat "/sys/block/${d1#/dev/}/integrity/format")
 case "$fmt" in
 T10-DIF-TYPE1-*) ;;

@@ -56,20 +56,9 @@ bstack_remove t035
 # Two disks, each on a host with a store of its own. scsi_debug's unit is
 # 2 to 128 blocks (1 KiB to 64 KiB), aligned to 2 blocks.
 load_module scsi_debug dev_size_mb=16 atomic_wr=1 add_host=2 per_host_store=1
-disks=''
-i=0
-while [ $i -lt 100 ]; do
-	disks=$(for d in /sys/block/sd*; do
-		[ "$(tr -d ' ' < "$d/device/model" 2>/dev/null)" = scsi_debug ] &&
-			[ -b "/dev/${d##*/}" ] && echo "/dev/${d##*/}"
-	done)
-	[ "$(echo "$disks" | grep -c .)" -eq 2 ] && break
-	sleep 0.2
-	i=$((i + 1))
-done
+disks=$(scsi_debug_disks 2) || exit 1
 d1=$(echo "$disks" | sed -n 1p)
 d2=$(echo "$disks" | sed -n 2p)
-[ -n "$d2" ] || fail "scsi_debug made no two disks: '$disks'"
 lower=$(bstack-atomic limits "$d1")
 max=$(unit_max "$d1")
 [ "$max" -ge 8192 ] || fail "scsi_debug atomic_wr=1 gave $d1 '$lower'"
