@@ -15,7 +15,8 @@ mkdir -p "$src"
 (cd "$BSTACK_TOP" && tar -c --exclude=./build --exclude=./.git --exclude='*.o' \
 	--exclude='*.ko' --exclude=./tools/bstackctl --exclude=./tests/host/test_table \
 	--exclude='./tests/helpers/mapcheck' --exclude='./tests/helpers/ioctl' \
-	--exclude='./tests/helpers/pattern' .) | tar -x -C "$src"
+	--exclude='./tests/helpers/pattern' --exclude='./tests/helpers/pr' \
+	--exclude='./tests/helpers/atomic' .) | tar -x -C "$src"
 log "dpkg-buildpackage in $src"
 (cd "$src" && dpkg-buildpackage -b -us -uc) > "$out/build.log" 2>&1 ||
 	{ tail -n 30 "$out/build.log" >&2; die "dpkg-buildpackage failed (see $out/build.log)"; }

@@ -28,6 +28,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
+#define PROG			"bstack-atomic"
 #define SECTOR			512
 #define BSTACK_STATX_WRITE_ATOMIC	0x00010000U
 #define BSTACK_RWF_ATOMIC		0x00000040
@@ -50,21 +53,6 @@ static void usage(void)
 	exit(2);
 }
 
-static uint64_t number(const char *s, const char *what)
-{
-	char *end;
-	uint64_t v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end) {
-		fprintf(stderr, "bstack-atomic: %s '%s' is not a number\n",
-			what, s);
-		exit(2);
-	}
-	return v;
-}
-
 static int limits(const char *dev)
 {
 	struct bstack_statx stx;
@@ -84,18 +72,11 @@ static int limits(const char *dev)
 	return 0;
 }
 
-/* bstack-pattern's word i of @sector for @seed. */
-static uint64_t word(uint64_t seed, uint64_t sector, unsigned int i)
-{
-	return (seed * 0x9e3779b97f4a7c15ULL) ^ (sector << 8 | i);
-}
-
 static int write_atomic(const char *dev, uint64_t off, uint64_t len,
 			uint64_t seed)
 {
 	struct iovec iov;
-	uint64_t *buf, s;
-	unsigned int i;
+	uint64_t *buf;
 	ssize_t n;
 	int fd;
 
@@ -109,9 +90,7 @@ static int write_atomic(const char *dev, uint64_t off, uint64_t len,
 			len);
 		return 2;
 	}
-	for (s = 0; s < len / SECTOR; s++)
-		for (i = 0; i < SECTOR / 8; i++)
-			buf[s * SECTOR / 8 + i] = word(seed, off / SECTOR + s, i);
+	pattern_fill(buf, seed, off / SECTOR, len / SECTOR);
 	fd = open(dev, O_RDWR | O_DIRECT);
 	if (fd < 0) {
 		fprintf(stderr, "bstack-atomic: open %s: %s\n", dev,
@@ -145,9 +124,10 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "limits"))
 		return limits(argv[2]);
 	if (argc == 6 && !strcmp(argv[1], "write"))
-		return write_atomic(argv[2], number(argv[3], "OFFSET"),
-				    number(argv[4], "LENGTH"),
-				    number(argv[5], "SEED"));
+		return write_atomic(argv[2],
+				    helper_number(PROG, argv[3], "OFFSET"),
+				    helper_number(PROG, argv[4], "LENGTH"),
+				    helper_number(PROG, argv[5], "SEED"));
 	usage();
 	return 2;
 }

@@ -33,6 +33,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define SECTOR		((uint64_t)512)
 #define MAX_IO		((uint64_t)256 << 10)
 #define MAX_RETRIES	100000
@@ -44,36 +46,6 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bstack-pattern write|verify [--nowait] [--make-it-fail] [--seed N] DEV FIRST SECTORS\n");
 	exit(2);
-}
-
-static uint64_t number(const char *s, const char *what)
-{
-	char *end;
-	uint64_t v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end) {
-		fprintf(stderr, "bstack-pattern: %s '%s' is not a number\n",
-			what, s);
-		exit(2);
-	}
-	return v;
-}
-
-static uint64_t word(uint64_t sector, unsigned int i)
-{
-	return (seed * 0x9e3779b97f4a7c15ULL) ^ (sector << 8 | i);
-}
-
-static void fill(uint64_t *buf, uint64_t sector, uint64_t sectors)
-{
-	uint64_t s;
-	unsigned int i;
-
-	for (s = 0; s < sectors; s++)
-		for (i = 0; i < SECTOR / 8; i++)
-			buf[s * SECTOR / 8 + i] = word(sector + s, i);
 }
 
 /* The next I/O's length: 1 to 64 pages, from a 64-bit LCG. */
@@ -167,14 +139,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--make-it-fail"))
 			fail = 1;
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			seed = number(argv[++i], "seed");
+			seed = helper_number("bstack-pattern", argv[++i], "seed");
 		else
 			usage();
 	}
 	if (argc - i != 3)
 		usage();
-	first = number(argv[i + 1], "first sector");
-	sectors = number(argv[i + 2], "sector count");
+	first = helper_number("bstack-pattern", argv[i + 1], "first sector");
+	sectors = helper_number("bstack-pattern", argv[i + 2], "sector count");
 	if (sectors > UINT64_MAX / SECTOR - first)
 		usage();
 
@@ -199,7 +171,7 @@ int main(int argc, char **argv)
 		if (len / SECTOR > end - sector)
 			len = (end - sector) * SECTOR;
 		if (write) {
-			fill(buf, sector, len / SECTOR);
+			pattern_fill(buf, seed, sector, len / SECTOR);
 			if (!do_io(fd, 1, nowait, (char *)buf, len,
 				   sector * SECTOR))
 				return 1;
@@ -207,7 +179,7 @@ int main(int argc, char **argv)
 		}
 		if (!do_io(fd, 0, 0, (char *)buf, len, sector * SECTOR))
 			return 1;
-		fill(want, sector, len / SECTOR);
+		pattern_fill(want, seed, sector, len / SECTOR);
 		for (s = 0; s < len / SECTOR; s++) {
 			if (!memcmp(buf + s * SECTOR / 8,
 				    want + s * SECTOR / 8, SECTOR))

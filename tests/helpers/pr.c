@@ -20,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 static void usage(void)
 {
 	fputs("usage: bstack-pr DEV register OLD NEW | reserve KEY | release KEY |\n"
@@ -29,16 +31,7 @@ static void usage(void)
 
 static uint64_t key(const char *s)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end) {
-		fprintf(stderr, "bstack-pr: '%s' is not a key\n", s);
-		exit(2);
-	}
-	return v;
+	return helper_number("bstack-pr", s, "key");
 }
 
 int main(int argc, char **argv)
