@@ -271,11 +271,16 @@ static inline bool bstack_bdev_polls(struct block_device *bdev)
  * struct bstack_limits - what a table asks of the bstack device's queue
  * @lim:	the limits, stacked from the lower devices
  * @features:	before 6.11, the queue flags that @lim has no room for
+ * @integrity_disk: before 6.11, the lower disk whose integrity profile
+ *		the bstack disk registers, or NULL for none
  */
 struct bstack_limits {
 	struct queue_limits lim;
 #ifndef BSTACK_HAVE_BLK_FEAT
 	blk_features_t features;
+#endif
+#ifndef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
+	struct gendisk *integrity_disk;
 #endif
 };
 
@@ -294,6 +299,9 @@ static inline void bstack_limits_init(struct bstack_limits *l)
 	blk_set_stacking_limits(&l->lim);
 #ifndef BSTACK_HAVE_BLK_FEAT
 	l->features = 0;
+#endif
+#ifndef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
+	l->integrity_disk = NULL;
 #endif
 }
 
@@ -421,6 +429,17 @@ static inline int bstack_limits_apply(struct gendisk *disk,
 	/* As dm_table_set_restrictions() does, with no bio in flight. */
 	q->limits = l->lim;
 	disk_update_readahead(disk);
+#endif
+#ifndef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
+	/*
+	 * As dm_table_set_integrity() does before 6.11; first, for both
+	 * touch QUEUE_FLAG_STABLE_WRITES, which the features then decide.
+	 */
+	if (l->integrity_disk)
+		blk_integrity_register(disk,
+				       blk_get_integrity(l->integrity_disk));
+	else
+		blk_integrity_unregister(disk);
 #endif
 #ifndef BSTACK_HAVE_BLK_FEAT
 	bstack_queue_set_flags(q, l->features);
@@ -569,20 +588,6 @@ static inline unsigned int bstack_limits_atomic_align(struct bstack_limits *l,
 /* ----------------------------------------------------------- integrity */
 
 /*
- * Why bstack passes no integrity profile on this kernel, or NULL: before
- * 6.11 the profile is the disk's (blk_integrity_register()), not a queue
- * limit that stacks with the others.
- */
-static inline const char *bstack_integrity_missing(void)
-{
-#ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
-	return NULL;
-#else
-	return "the kernel keeps integrity profiles out of the queue limits (6.11)";
-#endif
-}
-
-/*
  * Stack @bdev's integrity profile into @l: false when it differs from the
  * one already there, and then @l has none.
  */
@@ -592,6 +597,14 @@ static inline bool bstack_limits_stack_integrity(struct bstack_limits *l,
 #ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
 	return queue_limits_stack_integrity_bdev(&l->lim, bdev);
 #else
+	/* The profile is the disk's: the first gives it, the others match. */
+	if (!l->integrity_disk) {
+		l->integrity_disk = bdev->bd_disk;
+		return true;
+	}
+	if (!blk_integrity_compare(l->integrity_disk, bdev->bd_disk))
+		return true;
+	l->integrity_disk = NULL;
 	return false;
 #endif
 }
@@ -601,6 +614,8 @@ static inline void bstack_limits_no_integrity(struct bstack_limits *l)
 {
 #ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
 	memset(&l->lim.integrity, 0, sizeof(l->lim.integrity));
+#else
+	l->integrity_disk = NULL;
 #endif
 }
 
@@ -702,7 +717,7 @@ static inline size_t bstack_compat_report(char *buf, size_t len)
 #ifdef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
 		"integrity profiles: stacked as queue limits, queue_limits_stack_integrity_bdev()",
 #else
-		"integrity profiles: not passed; the kernel has no queue_limits_stack_integrity_bdev() (6.11)",
+		"integrity profiles: the disk's, compared with blk_integrity_compare() and registered with blk_integrity_register(), as dm does; the kernel has no queue_limits_stack_integrity_bdev() (6.11)",
 #endif
 #ifdef BSTACK_HAVE_BLK_FEAT_ATOMIC_WRITES
 		"atomic writes: stacked by blk_stack_limits() with BLK_FEAT_ATOMIC_WRITES",

@@ -266,9 +266,6 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 	if (bstack_atomic_writes_missing())
 		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES, "%s",
 				   bstack_atomic_writes_missing());
-	if (bstack_integrity_missing())
-		bstack_feature_off(f, BSTACK_FEAT_INTEGRITY, "%s",
-				   bstack_integrity_missing());
 
 	bstack_limits_init(l);
 	if (bstack_feature_on(f, BSTACK_FEAT_ATOMIC_WRITES))
