@@ -207,6 +207,7 @@ struct bstack_table {
 	char *err;
 	bool flush_hooks;
 	bool poll;
+	bool zoned;		/* maps zoned devices (bstack_table_check_zoned()) */
 	struct bstack_features features;
 };
 
@@ -330,6 +331,9 @@ struct bstack_device {
 	bool deferred_remove;
 	bool suspended;
 	bool frozen;
+	/* The table whose zones a revalidation by zone_task reads. */
+	struct bstack_table *zone_table;
+	struct task_struct *zone_task;
 	atomic_t event_nr;
 	struct bstack_stats __percpu *stats;
 	spinlock_t lock;
@@ -564,6 +568,11 @@ int bstack_faulty_parse(struct bstack_faulty_conf *conf, unsigned int argc,
 			char **argv, char *err);
 int bstack_faulty_init(void);
 void bstack_faulty_exit(void);
+
+/* zoned.c */
+BSTACK_REPORT_ZONES_FN(bstack_report_zones);
+int bstack_table_check_zoned(struct bstack_table *t);
+void bstack_zone_reset_all(struct bstack_table *t, struct bio *bio);
 
 /* passthrough.c */
 int bstack_ioctl(struct block_device *bdev, blk_mode_t mode, unsigned int cmd,

@@ -585,6 +585,82 @@ static inline unsigned int bstack_limits_atomic_align(struct bstack_limits *l,
 #endif
 }
 
+/* --------------------------------------------------------------- zones */
+
+/*
+ * What bstack_report_zones() hands a zone to: the caller's callback and
+ * its data, or since 6.19 the block layer's report arguments.
+ */
+#ifdef BSTACK_HAVE_REPORT_ZONES_ARGS
+#define BSTACK_REPORT_ZONES_FN(name)					\
+	int name(struct gendisk *disk, sector_t sector,			\
+		 unsigned int nr_zones, struct blk_report_zones_args *up_args)
+#define BSTACK_REPORT_ZONES_UP		.up_args = up_args
+struct bstack_zones_up {
+	struct blk_report_zones_args *up_args;
+};
+#else
+#define BSTACK_REPORT_ZONES_FN(name)					\
+	int name(struct gendisk *disk, sector_t sector,			\
+		 unsigned int nr_zones, report_zones_cb up_cb, void *up_data)
+#define BSTACK_REPORT_ZONES_UP		.up_cb = up_cb, .up_data = up_data
+struct bstack_zones_up {
+	report_zones_cb up_cb;
+	void *up_data;
+};
+#endif
+
+/* Pass @zone, remapped, to whoever asked for the report. */
+static inline int bstack_zone_up(struct gendisk *disk, struct blk_zone *zone,
+				 unsigned int idx, struct bstack_zones_up *up)
+{
+#ifdef BSTACK_HAVE_REPORT_ZONES_ARGS
+	return disk_report_zone(disk, zone, idx, up->up_args);
+#else
+	return up->up_cb(zone, idx, up->up_data);
+#endif
+}
+
+/*
+ * After a zoned table's limits are applied and its capacity set: count
+ * the zones. Since 6.10 blk_revalidate_disk_zones() does, reporting them
+ * through bstack_report_zones(); a bio-based disk with native zone append
+ * gets no zone write plugs from it. Before, as dm does on 6.1, the count
+ * comes from the zone size.
+ */
+static inline int bstack_disk_revalidate_zones(struct gendisk *disk)
+{
+#ifdef BSTACK_HAVE_BLK_REVALIDATE_DISK_ZONES_NOARG
+	return blk_revalidate_disk_zones(disk);
+#elif IS_ENABLED(CONFIG_BLK_DEV_ZONED)
+	disk->nr_zones = bdev_nr_zones(disk->part0);
+	return 0;
+#else
+	return 0;
+#endif
+}
+
+/* Reset the zones of @nr sectors of @bdev from @sector; it may sleep. */
+static inline int bstack_zone_reset(struct block_device *bdev, sector_t sector,
+				    sector_t nr)
+{
+#ifdef BSTACK_HAVE_BLKDEV_ZONE_MGMT_NOGFP
+	return blkdev_zone_mgmt(bdev, REQ_OP_ZONE_RESET, sector, nr);
+#else
+	return blkdev_zone_mgmt(bdev, REQ_OP_ZONE_RESET, sector, nr, GFP_NOIO);
+#endif
+}
+
+/* Keep the zoned model of @l: BLK_FEAT_ZONED, or the 6.1 zoned field. */
+static inline bool bstack_limits_zoned(const struct bstack_limits *l)
+{
+#ifdef BSTACK_HAVE_BLK_FEAT
+	return l->lim.features & BLK_FEAT_ZONED;
+#else
+	return l->lim.zoned != BLK_ZONED_NONE;
+#endif
+}
+
 /* ----------------------------------------------------------- integrity */
 
 /*

@@ -94,6 +94,9 @@ static const struct block_device_operations bstack_fops = {
 	.ioctl		= bstack_ioctl,
 	.compat_ioctl	= blkdev_compat_ptr_ioctl,
 	.pr_ops		= &bstack_pr_ops,
+#ifdef CONFIG_BLK_DEV_ZONED
+	.report_zones	= bstack_report_zones,
+#endif
 };
 
 /*
@@ -682,6 +685,17 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 	old = rcu_replace_pointer(bd->live, new, true);
 	mutex_unlock(&bstack_devices_lock);
 	set_capacity_and_notify(bd->disk, new->size);
+	if (new->zoned) {
+		/* Its zone report reads the new table: no bio runs yet. */
+		WRITE_ONCE(bd->zone_table, new);
+		WRITE_ONCE(bd->zone_task, current);
+		r = bstack_disk_revalidate_zones(bd->disk);
+		WRITE_ONCE(bd->zone_task, NULL);
+		WRITE_ONCE(bd->zone_table, NULL);
+		if (r)
+			pr_warn("bstack: %s: the zones of its new table cannot be counted (error %d)\n",
+				bd->name, r);
+	}
 	/* Suspended: its last bio is in. */
 	bstack_table_destroy(old);
 	bstack_device_unsuspend(bd);

@@ -138,6 +138,14 @@ static void bstack_io_complete(struct bstack_io *io)
 	if (io->acct)
 		bstack_end_io_acct(orig->bi_bdev, bio_op(orig), io->sectors,
 				   io->start_time);
+	/*
+	 * A zone append is never split: its one clone says where the device
+	 * wrote it, at the same offset in the zone as on bstack's device.
+	 */
+	if (unlikely(bio_op(orig) == REQ_OP_ZONE_APPEND) && !status)
+		orig->bi_iter.bi_sector +=
+			io->clone.bio.bi_iter.bi_sector &
+			(bdev_zone_sectors(orig->bi_bdev) - 1);
 	/* The io lives in its first clone: this frees it. */
 	bio_put(&io->clone.bio);
 	this_cpu_dec(t->bd->stats->in_flight);
@@ -647,6 +655,14 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		bio_endio(bio);
 		return;
 	}
+	/* Nor is a zone append, which zone-aligned lines never cut. */
+	if (unlikely(bio_op(bio) == REQ_OP_ZONE_APPEND) &&
+	    (split || !(ti->type->features & BSTACK_TYPE_ZONED))) {
+		percpu_ref_put(&t->ref);
+		bio->bi_status = BLK_STS_INVAL;
+		bio_endio(bio);
+		return;
+	}
 
 	/* Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT. */
 	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
@@ -817,7 +833,17 @@ void bstack_submit_bio(struct bio *bio)
 
 	if (unlikely(!t))
 		return;
-	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
+	if (unlikely(bio_op(bio) == REQ_OP_ZONE_RESET_ALL)) {
+		bstack_zone_reset_all(t, bio);
+	} else if (unlikely(bio->bi_opf & REQ_PREFLUSH) && t->zoned &&
+		   t->num_lowers == 1 && bio_sectors(bio)) {
+		/*
+		 * A zoned table keeps writes in order: its one device flushes
+		 * before the data, rather than bstack sending the data after
+		 * the flush from the worker, where a later write could pass it.
+		 */
+		bstack_map_bio(bd, t, bio);
+	} else if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
 		/* A flush allocates one clone per device: it may block. */
 		if (bio->bi_opf & REQ_NOWAIT)
 			bstack_bio_wouldblock(bd, t, bio);

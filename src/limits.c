@@ -262,7 +262,13 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 
 	memset(f, 0, sizeof(*f));
 	bitmap_fill(&f->on, BSTACK_NR_FEATURES);
-	bstack_feature_off(f, BSTACK_FEAT_ZONED, "no lower device is zoned");
+	if (!t->zoned)
+		bstack_feature_off(f, BSTACK_FEAT_ZONED,
+				   "no lower device is zoned");
+	else
+		/* bstack_io_retry() would send a write after later ones. */
+		bstack_feature_off(f, BSTACK_FEAT_NOWAIT,
+				   "a zoned table keeps its writes in order, and a NOWAIT write that had to wait is sent again later");
 	if (bstack_atomic_writes_missing())
 		bstack_feature_off(f, BSTACK_FEAT_ATOMIC_WRITES, "%s",
 				   bstack_atomic_writes_missing());
@@ -314,11 +320,11 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 		bstack_feature_off(f, BSTACK_FEAT_WRITE_ZEROES,
 				   "no line writes zeroes");
 	/*
-	 * Zoned lower devices are refused. Without any lower device (a
-	 * table of zero and error lines) the zone limits would keep the
-	 * stacking defaults, which a device that is not zoned may not have.
+	 * A table that is not zoned (zero and error lines alone, say) would
+	 * otherwise keep the stacking defaults' zone limits.
 	 */
-	bstack_limits_not_zoned(l);
+	if (!t->zoned)
+		bstack_limits_not_zoned(l);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
 

@@ -136,7 +136,7 @@ static struct bstack_target_type linear_target = {
 	.iterate_devices = linear_iterate_devices,
 	.prepare_ioctl	 = linear_prepare_ioctl,
 	.features	 = BSTACK_TYPE_POLL | BSTACK_TYPE_ATOMIC |
-			   BSTACK_TYPE_INTEGRITY,
+			   BSTACK_TYPE_ZONED | BSTACK_TYPE_INTEGRITY,
 };
 
 int bstack_linear_init(void)

@@ -298,7 +298,7 @@ int bstack_table_complete(struct bstack_table *t)
 {
 	if (!t->num_targets)
 		return bstack_table_error(t, 0, "the table is empty");
-	return bstack_table_check_alignment(t);
+	return bstack_table_check_zoned(t) ?: bstack_table_check_alignment(t);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_complete);
 
@@ -378,8 +378,9 @@ static int bstack_open_lower(struct bstack_target *ti, const char *path,
 	}
 	l->dev = dev;
 
-	if (bdev_is_zoned(l->bdev)) {
-		r = bstack_ti_error(ti, "%s is zoned, which bstack does not support",
+	if (bdev_is_zoned(l->bdev) &&
+	    !(ti->type->features & BSTACK_TYPE_ZONED)) {
+		r = bstack_ti_error(ti, "%s is zoned: only linear lines map zones",
 				    path);
 		goto out_put;
 	}
