@@ -598,6 +598,25 @@ int bstack_poll_bio(struct bio *bio, struct io_comp_batch *iob,
 	return 0;
 }
 
+/*
+ * @bio must go down in one piece to a line that passes it (an atomic
+ * write, a zone append), and cannot: it would be split, or @ti's type
+ * does not carry it.
+ */
+static bool bstack_bio_refused_whole(struct bio *bio, struct bstack_target *ti,
+				     bool split)
+{
+	unsigned int needs;
+
+	if (bio->bi_opf & REQ_ATOMIC)
+		needs = BSTACK_TYPE_ATOMIC;
+	else if (bio_op(bio) == REQ_OP_ZONE_APPEND)
+		needs = BSTACK_TYPE_ZONED;
+	else
+		return false;
+	return split || !(ti->type->features & needs);
+}
+
 static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 			   struct bio *bio)
 {
@@ -643,21 +662,12 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	}
 	split = sectors < bio_sectors(bio);
 	/*
-	 * An atomic write goes down whole or not at all: one that would cross
-	 * a line or a chunk fails, as one too large for the limits does, and
-	 * so does one that meets a line that cannot pass it (the table was
-	 * swapped since the block layer checked the write against it).
+	 * An atomic write or a zone append goes down whole or not at all:
+	 * one that would cross a line or a chunk fails, as one too large for
+	 * the limits does, and so does one that meets a line that cannot pass
+	 * it (the table was swapped since the block layer checked the bio).
 	 */
-	if (unlikely(bio->bi_opf & REQ_ATOMIC) &&
-	    (split || !(ti->type->features & BSTACK_TYPE_ATOMIC))) {
-		percpu_ref_put(&t->ref);
-		bio->bi_status = BLK_STS_INVAL;
-		bio_endio(bio);
-		return;
-	}
-	/* Nor is a zone append, which zone-aligned lines never cut. */
-	if (unlikely(bio_op(bio) == REQ_OP_ZONE_APPEND) &&
-	    (split || !(ti->type->features & BSTACK_TYPE_ZONED))) {
+	if (unlikely(bstack_bio_refused_whole(bio, ti, split))) {
 		percpu_ref_put(&t->ref);
 		bio->bi_status = BLK_STS_INVAL;
 		bio_endio(bio);
@@ -673,8 +683,7 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		}
 		/*
 		 * Waiting, only a refusal fails: bio_split() takes no atomic
-		 * write (never split, above) or zone append, which bstack
-		 * does not offer.
+		 * write or zone append, which never get here split (above).
 		 */
 		percpu_ref_put(&t->ref);
 		bio_io_error(bio);
