@@ -573,6 +573,7 @@ void bstack_faulty_exit(void);
 BSTACK_REPORT_ZONES_FN(bstack_report_zones);
 int bstack_table_check_zoned(struct bstack_table *t);
 void bstack_zone_reset_all(struct bstack_table *t, struct bio *bio);
+int bstack_zones_count(struct bstack_device *bd, struct bstack_table *t);
 
 /* passthrough.c */
 int bstack_ioctl(struct block_device *bdev, blk_mode_t mode, unsigned int cmd,

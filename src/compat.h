@@ -800,6 +800,18 @@ static inline size_t bstack_compat_report(char *buf, size_t len)
 #else
 		"atomic writes: not offered; the kernel does not stack atomic write limits (6.14)",
 #endif
+#if !IS_ENABLED(CONFIG_BLK_DEV_ZONED)
+		"zones: not offered; the kernel is built without CONFIG_BLK_DEV_ZONED",
+#elif defined(BSTACK_HAVE_BLK_REVALIDATE_DISK_ZONES_NOARG)
+		"zones: a new table's counted and checked by blk_revalidate_disk_zones() before it goes live; native zone append",
+#else
+		"zones: a new table's counted from its zone size, as dm does; the kernel's blk_revalidate_disk_zones() takes a driver callback (6.10); native zone append",
+#endif
+#ifdef BSTACK_HAVE_REPORT_ZONES_ARGS
+		"zone reports: passed up with disk_report_zone()",
+#else
+		"zone reports: passed up to the caller's callback; the kernel has no disk_report_zone() (6.19)",
+#endif
 #ifdef BSTACK_HAVE_WQ_PERCPU
 		"workqueues: WQ_PERCPU",
 #else

@@ -675,9 +675,14 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 		snprintf(err, BSTACK_ERROR_LEN,
 			 "the lower devices' queue limits cannot be combined (error %d)",
 			 r);
-		if (!was_suspended)
-			bstack_device_revive(bd);
-		return r;
+		goto keep_old;
+	}
+	r = bstack_zones_count(bd, new);
+	if (r) {
+		snprintf(err, BSTACK_ERROR_LEN,
+			 "the zones of the new table cannot be counted (error %d)",
+			 r);
+		goto restore_limits;
 	}
 
 	mutex_lock(&bstack_devices_lock);
@@ -685,17 +690,6 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 	old = rcu_replace_pointer(bd->live, new, true);
 	mutex_unlock(&bstack_devices_lock);
 	set_capacity_and_notify(bd->disk, new->size);
-	if (new->zoned) {
-		/* Its zone report reads the new table: no bio runs yet. */
-		WRITE_ONCE(bd->zone_table, new);
-		WRITE_ONCE(bd->zone_task, current);
-		r = bstack_disk_revalidate_zones(bd->disk);
-		WRITE_ONCE(bd->zone_task, NULL);
-		WRITE_ONCE(bd->zone_table, NULL);
-		if (r)
-			pr_warn("bstack: %s: the zones of its new table cannot be counted (error %d)\n",
-				bd->name, r);
-	}
 	/* Suspended: its last bio is in. */
 	bstack_table_destroy(old);
 	bstack_device_unsuspend(bd);
@@ -703,6 +697,27 @@ resumed:
 	bstack_device_event(bd);
 	kobject_uevent(&disk_to_dev(bd->disk)->kobj, KOBJ_CHANGE);
 	return 0;
+
+restore_limits:
+	/*
+	 * The old table, if any, with the limits and zones it had: they
+	 * stack and are counted again: a count that fails frees the disk's
+	 * zone state (disk_free_zone_resources()).
+	 */
+	old = bstack_device_table(bd, false);
+	if (old) {
+		mutex_lock(&bstack_devices_lock);
+		bstack_table_stack_limits(old, &lim);
+		mutex_unlock(&bstack_devices_lock);
+		if (bstack_limits_apply(bd->disk, &lim) ||
+		    bstack_zones_count(bd, old))
+			pr_warn("bstack: %s: its table's queue limits or zones could not be put back\n",
+				bd->name);
+	}
+keep_old:
+	if (!was_suspended)
+		bstack_device_revive(bd);
+	return r;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_resume);
 

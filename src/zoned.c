@@ -190,6 +190,40 @@ int bstack_table_check_zoned(struct bstack_table *t)
 	return c.r;
 }
 
+/**
+ * bstack_zones_count - count the zones of a table about to go live
+ * @bd:		the device, suspended, with @t's limits applied
+ * @t:		its new table
+ *
+ * As dm_revalidate_zones() does from __bind(): the block layer counts
+ * the zones from bstack_report_zones(), which reads @t while this task
+ * counts, at @t's size. The capacity is put back after: the caller sets
+ * it, and says so, once @t is live. A table that is not zoned has no
+ * zones (dm_finalize_zone_settings()). Returns 0, or the block layer's
+ * error, with which the caller keeps the old table.
+ */
+int bstack_zones_count(struct bstack_device *bd, struct bstack_table *t)
+{
+	sector_t size = get_capacity(bd->disk);
+	int r;
+
+	lockdep_assert_held(&bd->ctl_lock);
+	if (!t->zoned) {
+#ifdef CONFIG_BLK_DEV_ZONED
+		bd->disk->nr_zones = 0;
+#endif
+		return 0;
+	}
+	set_capacity(bd->disk, t->size);
+	WRITE_ONCE(bd->zone_table, t);
+	WRITE_ONCE(bd->zone_task, current);
+	r = bstack_disk_revalidate_zones(bd->disk);
+	WRITE_ONCE(bd->zone_task, NULL);
+	WRITE_ONCE(bd->zone_table, NULL);
+	set_capacity(bd->disk, size);
+	return r;
+}
+
 /* A REQ_OP_ZONE_RESET_ALL on its way, in the worker. */
 struct bstack_reset_all {
 	struct work_struct work;
