@@ -67,12 +67,31 @@ must "reset zone 0" blkzone reset -o 0 -c 1 "$dev"
 expect_eq "$(wptr "$nb" 4)" "0x000000 em" \
 	"the device's zone 4 after a reset of bstack's zone 0"
 
-# fio over bstack's zones 1..3 (the device's 5..7), sequential with verify.
-must "fio zbd" fio --name=zbd --filename="$dev" --direct=1 --zonemode=zbd \
-	--ioengine=psync --rw=write --bs=64k --offset=$((zs * 512)) \
-	--size=$((3 * zs * 512)) --verify=crc32c --do_verify=1 \
-	--output="$BSTACK_TMP/fio.out"
+# fio over zones 1..3 (the device's 5..7), sequential with verify, through
+# bstack and then through dm-linear with the same table: both verify, and
+# leave the same zones behind.
+# fio_zbd DEV WHO
+fio_zbd() {
+	must "fio zbd through $2" fio --name=zbd --filename="$1" --direct=1 \
+		--zonemode=zbd --ioengine=psync --rw=write --bs=64k --eta=never \
+		--offset=$((zs * 512)) --size=$((3 * zs * 512)) \
+		--verify=crc32c --do_verify=1 --output="$BSTACK_TMP/fio.$2"
+	report "$1" > "$BSTACK_TMP/fio.$2.rep"
+	must "reset zones 1..3 through $2" blkzone reset -o $zs -c 3 "$1"
+}
+fio_zbd "$dev" bstack
 bstack_remove t036
+dm=$(dm_create d036 <<EOF
+$table
+EOF
+) || exit 1
+fio_zbd "$dm" dm
+dm_remove d036
+cmp -s "$BSTACK_TMP/fio.bstack.rep" "$BSTACK_TMP/fio.dm.rep" || {
+	diff "$BSTACK_TMP/fio.dm.rep" "$BSTACK_TMP/fio.bstack.rep" | head -n 20
+	fail "the zones fio left through bstack differ from those through dm-linear"
+}
+info "fio --zonemode=zbd verified through bstack and dm-linear, with the same zones left"
 
 # A reset of all of bstack's zones resets only the zones it maps: here
 # the device's zones 2 and 3, not its zone 8 (none of them written yet).
@@ -87,6 +106,54 @@ expect_eq "$(wptr "$nb" 3)" "0x000000 em" "the device's zone 3 after bstack's re
 expect_eq "$(wptr "$nb" 8)" "0x000080 oi" "the device's zone 8, which bstack does not map"
 info "a reset of all zones reset bstack's 2 and left the device's others"
 bstack_remove t036
+
+# Reloads: to another zone size, to a table that is not zoned, and back.
+nb8=$(nullb_create zb2 128 4096 zoned=1 zone_size=8 zone_nr_conv=0) || exit 1
+dev=$(bstack_create t036 --table "$table") || exit 1
+must "load 8 MiB zones" bstackctl load t036 --table "0 $((8 * zs)) linear $nb8 0"
+must "resume onto 8 MiB zones" bstackctl resume t036
+expect_eq "$(cat "$(dev_sysfs "$dev")/queue/chunk_sectors")" $((zs / 2)) \
+	"bstack's zone size after a reload onto 8 MiB zones"
+expect_eq "$(cat "$(dev_sysfs "$dev")/queue/nr_zones")" 16 "bstack's zone count after the reload"
+expect_eq "$(report "$dev" | wc -l)" 16 "zones in bstack's report after the reload"
+must "load a zero table" bstackctl load t036 --table "0 $((8 * zs)) zero"
+must "resume onto a zero table" bstackctl resume t036
+expect_eq "$(cat "$(dev_sysfs "$dev")/queue/zoned")" none "bstack's zoned model over a zero table"
+expect_eq "$(feature t036 zoned)" "off: no lower device is zoned" "FEATURES' zoned line over a zero table"
+must "load the zoned table again" bstackctl load t036 --table "$table"
+must "resume onto the zoned table again" bstackctl resume t036
+expect_eq "$(cat "$(dev_sysfs "$dev")/queue/zoned")" host-managed "bstack's zoned model after the zero table"
+expect_eq "$(cat "$(dev_sysfs "$dev")/queue/nr_zones")" 12 "bstack's zone count after the zero table"
+expect_eq "$(report "$dev" | wc -l)" 12 "zones in bstack's report after the zero table"
+
+# A new table whose zones cannot be counted stays inactive, and the old
+# one stays live with its zones: here the new table maps a bstack device
+# that is suspended, so its zones cannot be reported. Kernels before 6.10
+# count zones from the zone size (as dm does there), with no report.
+low=$(bstack_create t036l --table "0 $((4 * zs)) linear $nb8 $((4 * zs))") || exit 1
+if bstackctl version | grep -q "zones: a new table's counted and checked"; then
+	must "suspend the lower bstack device" bstackctl suspend t036l
+	must "load a table over it" bstackctl load t036 --table "0 $((4 * zs)) linear $low 0"
+	must_fail_1line "resume onto zones that cannot be counted" bstackctl resume t036
+	case "$BSTACK_ERR" in
+	*"the zones of the new table cannot be counted"*) ;;
+	*) fail "resume onto zones that cannot be counted: '$BSTACK_ERR'" ;;
+	esac
+	expect_eq "$(cat "$(dev_sysfs "$dev")/queue/nr_zones")" 12 "bstack's zone count after the refused resume"
+	expect_eq "$(cat "$(dev_sysfs "$dev")/queue/chunk_sectors")" $zs "bstack's zone size after the refused resume"
+	expect_eq "$(report "$dev" | wc -l)" 12 "zones in bstack's report after the refused resume"
+	expect_eq "$(bstackctl table t036 | head -n 1 | awk '{ print $3, $4 }')" "linear $(dev_majmin "$nb")" \
+		"bstack's live table after the refused resume"
+	must "read through the old table" dd if="$dev" of=/dev/null bs=64k count=4 iflag=direct 2>/dev/null
+	must "resume the lower bstack device" bstackctl resume t036l
+	must "resume onto the new table, now countable" bstackctl resume t036
+	expect_eq "$(cat "$(dev_sysfs "$dev")/queue/nr_zones")" 8 "bstack's zone count over the lower bstack device"
+	info "a resume onto zones that could not be counted kept the old table"
+else
+	info "no refused resume: this kernel counts zones from the zone size ($(bstackctl version | grep "zones:"))"
+fi
+bstack_remove t036
+bstack_remove t036l
 
 out=$(bstackctl create t036b --table "0 $zs linear $nb 8" 2>&1) &&
 	fail "a line off a zone boundary was taken"
