@@ -37,7 +37,7 @@ MODULES="configfs null_blk loop dm_mod ext4 crc32c_generic sd_mod"
 # Modules the cases load themselves, with parameters of their own
 # (load_module in tests/lib.sh): staged, with their dependencies loaded at
 # boot, but not loaded.
-MODULES_ON_DEMAND="scsi_debug tcm_loop"
+MODULES_ON_DEMAND="scsi_debug tcm_loop btrfs"
 # The host's udev rules that a Debian system applies to block devices; the
 # udev cases add bstack's own (dist/60-bstack.rules) beside them.
 UDEV_RULES="50-udev-default.rules 60-block.rules 60-persistent-storage.rules 99-systemd.rules"
@@ -83,10 +83,11 @@ parse_args() {
 # several times faster, and the cases compare hundreds of MB. util-linux's
 # blkdiscard has -z, which busybox's lacks; losetup and fallocate are
 # util-linux's too, for the write-zeroes case. sg_persist (sg3-utils) and
-# blkzone, for the reservation and zoned cases.
+# blkzone, for the reservation and zoned cases; mkfs.btrfs, for zone
+# append (037).
 base_bins() {
 	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard losetup \
-		fallocate udevadm lvm sg_persist blkzone || true
+		fallocate udevadm lvm sg_persist blkzone mkfs.btrfs || true
 }
 
 # The host's copies of UDEV_RULES.
