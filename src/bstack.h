@@ -207,7 +207,11 @@ struct bstack_table {
 	char *err;
 	bool flush_hooks;
 	bool poll;
-	bool zoned;		/* maps zoned devices (bstack_table_check_zoned()) */
+	/* Set by bstack_table_check_zoned(): */
+	bool zoned;		/* maps sequential zones */
+	bool conv_zones_only;	/* maps zoned devices' conventional zones alone */
+	unsigned int max_open_zones;	/* of a zoned table; 0 for no limit */
+	unsigned int max_active_zones;
 	struct bstack_features features;
 };
 

@@ -29,6 +29,7 @@
 #include <linux/fs.h>
 #include <linux/pr.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 #include <generated/utsrelease.h>
 
@@ -282,6 +283,10 @@ struct bstack_limits {
 #ifndef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
 	struct gendisk *integrity_disk;
 #endif
+#ifndef BSTACK_HAVE_QUEUE_LIMITS_ZONE_RESOURCES
+	unsigned int max_open_zones;
+	unsigned int max_active_zones;
+#endif
 };
 
 static inline blk_features_t *bstack_features(struct bstack_limits *l)
@@ -302,6 +307,10 @@ static inline void bstack_limits_init(struct bstack_limits *l)
 #endif
 #ifndef BSTACK_HAVE_QUEUE_LIMITS_STACK_INTEGRITY_BDEV
 	l->integrity_disk = NULL;
+#endif
+#ifndef BSTACK_HAVE_QUEUE_LIMITS_ZONE_RESOURCES
+	l->max_open_zones = 0;
+	l->max_active_zones = 0;
 #endif
 }
 
@@ -375,6 +384,23 @@ static inline void bstack_limits_not_zoned(struct bstack_limits *l)
 	l->lim.zone_write_granularity = 0;
 }
 
+/*
+ * The open and active zone limits of a zoned table, 0 for none; before
+ * 6.9 the disk's, not its queue's.
+ */
+static inline void bstack_limits_set_zone_resources(struct bstack_limits *l,
+						    unsigned int open,
+						    unsigned int active)
+{
+#ifdef BSTACK_HAVE_QUEUE_LIMITS_ZONE_RESOURCES
+	l->lim.max_open_zones = open;
+	l->lim.max_active_zones = active;
+#else
+	l->max_open_zones = open;
+	l->max_active_zones = active;
+#endif
+}
+
 #ifndef BSTACK_HAVE_BLK_FEAT
 /* The features as queue flags, as dm_table_set_restrictions() sets them. */
 static inline void bstack_queue_set_flags(struct request_queue *q,
@@ -443,6 +469,11 @@ static inline int bstack_limits_apply(struct gendisk *disk,
 #endif
 #ifndef BSTACK_HAVE_BLK_FEAT
 	bstack_queue_set_flags(q, l->features);
+#endif
+#if !defined(BSTACK_HAVE_QUEUE_LIMITS_ZONE_RESOURCES) && \
+	IS_ENABLED(CONFIG_BLK_DEV_ZONED)
+	disk_set_max_open_zones(disk, l->max_open_zones);
+	disk_set_max_active_zones(disk, l->max_active_zones);
 #endif
 	return 0;
 }
@@ -638,6 +669,22 @@ static inline int bstack_disk_revalidate_zones(struct gendisk *disk)
 #else
 	return 0;
 #endif
+}
+
+/*
+ * Show or hide the queue attributes that only a zoned disk has
+ * (max_open_zones, max_active_zones): the block layer decides when it adds
+ * a disk, and bstack's is added before it has a table, as dm's is not.
+ */
+static inline int bstack_disk_update_queue_sysfs(struct gendisk *disk)
+{
+#ifdef BSTACK_HAVE_GENDISK_QUEUE_KOBJ
+	struct kobject *kobj = &disk->queue_kobj;
+#else
+	struct kobject *kobj = &disk->queue->kobj;
+#endif
+
+	return sysfs_update_groups(kobj, kobj->ktype->default_groups);
 }
 
 /* Reset the zones of @nr sectors of @bdev from @sector; it may sleep. */

@@ -650,6 +650,7 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 {
 	struct bstack_table *new = bd->inactive, *old;
 	bool was_suspended = bd->suspended;
+	bool was_zoned;
 	struct bstack_limits lim;
 	int r;
 
@@ -690,6 +691,10 @@ int bstack_device_resume(struct bstack_device *bd, unsigned int flags,
 	old = rcu_replace_pointer(bd->live, new, true);
 	mutex_unlock(&bstack_devices_lock);
 	set_capacity_and_notify(bd->disk, new->size);
+	was_zoned = old && old->zoned;
+	if (was_zoned != new->zoned && bstack_disk_update_queue_sysfs(bd->disk))
+		pr_warn("bstack: %s: its queue's zone attributes could not be %s\n",
+			bd->name, new->zoned ? "shown" : "hidden");
 	/* Suspended: its last bio is in. */
 	bstack_table_destroy(old);
 	bstack_device_unsuspend(bd);

@@ -262,7 +262,10 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 
 	memset(f, 0, sizeof(*f));
 	bitmap_fill(&f->on, BSTACK_NR_FEATURES);
-	if (!t->zoned)
+	if (t->conv_zones_only)
+		bstack_feature_off(f, BSTACK_FEAT_ZONED,
+				   "the table maps conventional zones alone, a device that is not zoned, as dm makes it");
+	else if (!t->zoned)
 		bstack_feature_off(f, BSTACK_FEAT_ZONED,
 				   "no lower device is zoned");
 	else
@@ -325,6 +328,9 @@ void bstack_table_stack_limits(struct bstack_table *t, struct bstack_limits *l)
 	 */
 	if (!t->zoned)
 		bstack_limits_not_zoned(l);
+	else
+		bstack_limits_set_zone_resources(l, t->max_open_zones,
+						 t->max_active_zones);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_stack_limits);
 

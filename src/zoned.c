@@ -127,8 +127,69 @@ BSTACK_REPORT_ZONES_FN(bstack_report_zones)
 struct bstack_zone_check {
 	struct bstack_target *ti;
 	sector_t zone_sectors;
+	unsigned int seq_zones;		/* sequential zones the table maps */
+	unsigned int max_open;		/* the table's limits, 0 for none */
+	unsigned int max_active;
 	int r;
 };
+
+/* A line's part of a device's sequential zones. */
+struct bstack_zone_count {
+	sector_t start;
+	sector_t len;
+	unsigned int total;	/* the device's */
+	unsigned int mapped;	/* those between start and start + len */
+};
+
+static int bstack_zone_count_one(struct blk_zone *zone, unsigned int idx,
+				 void *data)
+{
+	struct bstack_zone_count *n = data;
+
+	if (zone->type == BLK_ZONE_TYPE_CONVENTIONAL)
+		return 0;
+	n->total++;
+	if (zone->start >= n->start && zone->start < n->start + n->len)
+		n->mapped++;
+	return 0;
+}
+
+/*
+ * The open and active zone limits a line leaves, as dm's
+ * device_get_zone_resource_limits() finds them: a device's limit binds
+ * the table only if the line maps more sequential zones than it; below,
+ * the line cannot reach it. A line that maps part of a device shares
+ * the device's limits with whatever maps the rest, which no table can
+ * account for (dm warns that they may be unreliable).
+ */
+static void bstack_zone_resources(struct bstack_zone_check *c,
+				  struct block_device *bdev, sector_t start)
+{
+	struct bstack_target *ti = c->ti;
+	struct bstack_zone_count n = { .start = start, .len = ti->len };
+	unsigned int open, active;
+	int r;
+
+	r = blkdev_report_zones(bdev, 0, BLK_ALL_ZONES, bstack_zone_count_one,
+				&n);
+	if (r <= 0) {
+		c->r = bstack_table_error(ti->table, ti->line,
+					  "the zones of %pg cannot be reported (error %d)",
+					  bdev, r ?: -EIO);
+		return;
+	}
+	if (!n.mapped)
+		return;
+	c->seq_zones += n.mapped;
+	open = bdev_max_open_zones(bdev);
+	if (open >= n.mapped)
+		open = 0;
+	active = bdev_max_active_zones(bdev);
+	if (active >= n.mapped)
+		active = 0;
+	c->max_open = min_not_zero(c->max_open, open);
+	c->max_active = min_not_zero(c->max_active, active);
+}
 
 static void bstack_zone_check_line(struct block_device *bdev, sector_t start,
 				   void *data)
@@ -153,6 +214,8 @@ static void bstack_zone_check_line(struct block_device *bdev, sector_t start,
 					  (u64)ti->begin, (u64)ti->len,
 					  (u64)start, bdev,
 					  (u64)c->zone_sectors);
+	else
+		bstack_zone_resources(c, bdev, start);
 }
 
 /**
@@ -160,7 +223,9 @@ static void bstack_zone_check_line(struct block_device *bdev, sector_t start,
  * @t:		a table whose lines are all constructed
  *
  * A table with a zoned lower device must map only zoned devices, of one
- * zone size, with linear lines on zone boundaries. Sets @t->zoned.
+ * zone size, with linear lines on zone boundaries. Sets @t->zoned if it
+ * maps sequential zones, and the open and active zone limits of its
+ * lines; one that maps conventional zones alone is not zoned, as in dm.
  * Returns 0, or -EINVAL with the reason in the table's error.
  */
 int bstack_table_check_zoned(struct bstack_table *t)
@@ -175,8 +240,7 @@ int bstack_table_check_zoned(struct bstack_table *t)
 			break;
 		}
 	}
-	t->zoned = c.zone_sectors != 0;
-	if (!t->zoned)
+	if (!c.zone_sectors)
 		return 0;
 	for (i = 0; i < t->num_targets && !c.r; i++) {
 		c.ti = &t->targets[i];
@@ -187,7 +251,16 @@ int bstack_table_check_zoned(struct bstack_table *t)
 						  c.ti->type->name);
 		c.ti->type->iterate_devices(c.ti, bstack_zone_check_line, &c);
 	}
-	return c.r;
+	if (c.r)
+		return c.r;
+	t->zoned = c.seq_zones != 0;
+	t->conv_zones_only = !t->zoned;
+	/* No more open zones than active ones (blk_validate_zoned_limits()). */
+	if (c.max_active && c.max_open > c.max_active)
+		c.max_open = c.max_active;
+	t->max_open_zones = c.max_open;
+	t->max_active_zones = c.max_active;
+	return 0;
 }
 
 /**

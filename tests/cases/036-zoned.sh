@@ -128,12 +128,14 @@ expect_eq "$(report "$dev" | wc -l)" 12 "zones in bstack's report after the zero
 
 # A new table whose zones cannot be counted stays inactive, and the old
 # one stays live with its zones: here the new table maps a bstack device
-# that is suspended, so its zones cannot be reported. Kernels before 6.10
-# count zones from the zone size (as dm does there), with no report.
+# that is suspended after the load, so that its zones cannot be reported
+# at the resume. Kernels before 6.10 count zones from the zone size (as
+# dm does there), with no report.
 low=$(bstack_create t036l --table "0 $((4 * zs)) linear $nb8 $((4 * zs))") || exit 1
 if bstackctl version | grep -q "zones: a new table's counted and checked"; then
+	must "load a table over the lower bstack device" bstackctl load t036 \
+		--table "0 $((4 * zs)) linear $low 0"
 	must "suspend the lower bstack device" bstackctl suspend t036l
-	must "load a table over it" bstackctl load t036 --table "0 $((4 * zs)) linear $low 0"
 	must_fail_1line "resume onto zones that cannot be counted" bstackctl resume t036
 	case "$BSTACK_ERR" in
 	*"the zones of the new table cannot be counted"*) ;;
@@ -154,6 +156,46 @@ else
 fi
 bstack_remove t036
 bstack_remove t036l
+
+# Open and active zone limits, as dm-linear computes them: a device's
+# limit binds a line only if the line maps more sequential zones than
+# the limit. zb3 has 2 conventional zones, then 10 sequential ones,
+# with at most 4 open and 6 active.
+nbl=$(nullb_create zb3 192 4096 zoned=1 zone_size=16 zone_nr_conv=2 \
+	zone_max_open=4 zone_max_active=6) || exit 1
+for c in "0 12 4 6" "2 5 4 0" "2 4 0 0"; do
+	set -- $c
+	dev=$(bstack_create t036z --table "0 $(($2 * zs)) linear $nbl $(($1 * zs))") || exit 1
+	q=$(dev_sysfs "$dev")/queue
+	expect_eq "$(cat "$q/max_open_zones") $(cat "$q/max_active_zones")" "$3 $4" \
+		"max open and active zones of a line over zones $1..$(($1 + $2 - 1)) of zb3"
+	bstack_remove t036z
+	dm=$(dm_create d036z <<EOF
+0 $(($2 * zs)) linear $nbl $(($1 * zs))
+EOF
+) || exit 1
+	q=$(dev_sysfs "$dm")/queue
+	info "zones $1..$(($1 + $2 - 1)): bstack $3 open, $4 active; dm-linear $(cat "$q/max_open_zones"), $(cat "$q/max_active_zones")"
+	dm_remove d036z
+done
+
+# A table of conventional zones alone is a device that is not zoned, as
+# dm makes it, and takes writes anywhere.
+dev=$(bstack_create t036z --table "0 $((2 * zs)) linear $nbl 0") || exit 1
+expect_eq "$(cat "$(dev_sysfs "$dev")/queue/zoned")" none "bstack's zoned model over conventional zones"
+case "$(feature t036z zoned)" in
+"off: the table maps conventional zones alone"*) ;;
+*) fail "FEATURES' zoned line over conventional zones: '$(feature t036z zoned)'" ;;
+esac
+must "write in conventional zones" dd if=/dev/zero of="$dev" bs=64k count=1 \
+	seek=$((zs / 128 + 3)) oflag=direct 2>/dev/null
+must "write backwards in conventional zones" dd if=/dev/zero of="$dev" bs=64k count=1 \
+	seek=3 oflag=direct 2>/dev/null
+expect_eq "$(report "$nbl" | sed -n 1,2p | grep -c 'type: 1(CONVENTIONAL)')" 2 \
+	"the two zones bstack mapped are conventional"
+[ -e "$(dev_sysfs "$dev")/queue/max_open_zones" ] &&
+	fail "a table of conventional zones shows max_open_zones"
+bstack_remove t036z
 
 out=$(bstackctl create t036b --table "0 $zs linear $nb 8" 2>&1) &&
 	fail "a line off a zone boundary was taken"
