@@ -2,11 +2,15 @@
 # Zoned linear, as dm-linear maps it: over a host-managed zoned null_blk,
 # a table of zone-aligned linear lines is zoned itself; blkzone report
 # through bstack shows the device's zones at the mapped offsets, as
-# dm-linear's report of the same table does; a zone written and reset
-# through bstack moves its write pointer on the device; fio --zonemode=zbd
-# writes and verifies; a reset of all of bstack's zones resets only those
-# it maps. A line off a zone boundary and a zero line are refused, each
-# with its reason, and FEATURES says why a zoned table takes no NOWAIT.
+# dm-linear's report of the same table does; a zone written, closed,
+# opened, finished and reset through bstack changes on the device;
+# fio --zonemode=zbd writes and verifies through bstack and dm-linear; a
+# reset of all of bstack's zones resets only those it maps. The open and
+# active zone limits are dm's; conventional zones alone make a plain
+# device. Reloads change the zone size, drop the zones and bring them
+# back; a resume onto zones that cannot be counted keeps the old table.
+# A line off a zone boundary and a zero line are refused, each with its
+# reason, and FEATURES says why a zoned table takes no NOWAIT.
 . "$BSTACK_LIB"
 requires bstack bstackctl nullb dmsetup blkzone fio
 
@@ -66,6 +70,14 @@ dev=$(bstack_create t036 --table "$table") || exit 1
 must "reset zone 0" blkzone reset -o 0 -c 1 "$dev"
 expect_eq "$(wptr "$nb" 4)" "0x000000 em" \
 	"the device's zone 4 after a reset of bstack's zone 0"
+# Close, open and finish bstack's zone 5, the device's zone 9.
+must "write zone 5" dd if=/dev/zero of="$dev" bs=64k count=1 seek=$((5 * zs / 128)) \
+	oflag=direct 2>/dev/null
+for op in close:cl open:oe finish:fu reset:em; do
+	must "$op zone 5" blkzone "${op%:*}" -o $((5 * zs)) -c 1 "$dev"
+	expect_eq "$(wptr "$nb" 9 | cut -d' ' -f2)" "${op#*:}" \
+		"the device's zone 9 after a ${op%:*} of bstack's zone 5"
+done
 
 # fio over zones 1..3 (the device's 5..7), sequential with verify, through
 # bstack and then through dm-linear with the same table: both verify, and
