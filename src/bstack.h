@@ -180,6 +180,12 @@ struct bstack_stripe_geom {
  * struct bstack_table - a complete, validated mapping
  * @ends:	ends[i] is one past the last sector of targets[i]; a dense
  *		array so that the lookup's binary search touches few lines.
+ * @index:	with more than one target, @index[k] is the target that maps
+ *		the first sector of bucket k, the sectors k << @index_shift
+ *		on; one bucket per target or so, so that a lookup searches
+ *		one or two targets when the lines are of like lengths, and
+ *		those of one bucket when they are not (bstack_table_index()).
+ *		@index[@nr_buckets] is the last target.
  * @lowers:	distinct lower devices, each opened once.
  * @ref:	held by the table's live slot and by each bio in flight on
  *		it; when a suspend or a removal kills it, @released completes
@@ -199,6 +205,9 @@ struct bstack_table {
 	unsigned int max_targets;
 	sector_t size;
 	sector_t *ends;
+	u32 *index;
+	unsigned int index_shift;
+	unsigned int nr_buckets;
 	struct bstack_target *targets;
 	struct list_head lowers;
 	unsigned int num_lowers;
@@ -451,10 +460,16 @@ void bstack_unregister_target(struct bstack_target_type *type);
 static inline struct bstack_target *
 bstack_table_find_target(struct bstack_table *t, sector_t sector)
 {
-	unsigned int lo = 0, hi = t->num_targets;
+	unsigned int lo, hi, k;
 
-	if (likely(hi == 1))
-		return sector < t->ends[0] ? &t->targets[0] : NULL;
+	if (unlikely(sector >= t->size))
+		return NULL;
+	if (likely(t->num_targets == 1))
+		return &t->targets[0];
+	/* The target of @sector is between those of its bucket and the next. */
+	k = sector >> t->index_shift;
+	lo = t->index[k];
+	hi = t->index[k + 1] + 1;
 	while (lo < hi) {
 		unsigned int mid = lo + (hi - lo) / 2;
 
@@ -463,7 +478,7 @@ bstack_table_find_target(struct bstack_table *t, sector_t sector)
 		else
 			hi = mid;
 	}
-	return lo < t->num_targets ? &t->targets[lo] : NULL;
+	return &t->targets[lo];
 }
 
 /*

@@ -7,6 +7,7 @@
  * user's table is wrong and why; the control ioctl hands it back.
  */
 #include <linux/file.h>
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -294,11 +295,47 @@ static int bstack_table_check_alignment(struct bstack_table *t)
 }
 
 /* All lines are in: check the table as a whole. */
+/*
+ * The lookup's index of @t (struct bstack_table): a power of two of
+ * buckets, at least as many as the targets, each a power of two of
+ * sectors; with lines of like lengths a bucket holds one or two target
+ * boundaries, and the binary search in bstack_table_find_target() takes
+ * a step or two, whatever the table's size. One u32 per bucket: 4 MiB
+ * for a million lines, beside 72 MiB of targets and ends.
+ */
+static int bstack_table_index(struct bstack_table *t)
+{
+	unsigned int buckets, shift, k, i = 0;
+
+	if (t->num_targets == 1)
+		return 0;
+	buckets = roundup_pow_of_two(t->num_targets);
+	shift = max_t(int, fls64(t->size - 1) - ilog2(buckets), 0);
+	t->index_shift = shift;
+	t->nr_buckets = ((t->size - 1) >> shift) + 1;
+	t->index = kvcalloc(t->nr_buckets + 1, sizeof(*t->index), GFP_KERNEL);
+	if (!t->index) {
+		bstack_table_error(t, 0, "no memory for the index of %u lines",
+				   t->num_targets);
+		return -ENOMEM;
+	}
+	for (k = 0; k < t->nr_buckets; k++) {
+		sector_t first = (sector_t)k << shift;
+
+		while (t->ends[i] <= first)
+			i++;
+		t->index[k] = i;
+	}
+	t->index[t->nr_buckets] = t->num_targets - 1;
+	return 0;
+}
+
 int bstack_table_complete(struct bstack_table *t)
 {
 	if (!t->num_targets)
 		return bstack_table_error(t, 0, "the table is empty");
-	return bstack_table_check_zoned(t) ?: bstack_table_check_alignment(t);
+	return bstack_table_index(t) ?: bstack_table_check_zoned(t) ?:
+		bstack_table_check_alignment(t);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_complete);
 
@@ -326,6 +363,7 @@ void bstack_table_destroy(struct bstack_table *t)
 		kfree(l);
 	}
 	percpu_ref_exit(&t->ref);
+	kvfree(t->index);
 	kvfree(t->targets);
 	kvfree(t->ends);
 	kfree(t);

@@ -229,34 +229,128 @@ static void table_first_message_kept(struct kunit *test)
 }
 
 /* Lookup over many odd-sized targets agrees with a linear scan. */
+/* Table layouts for the lookup: each line's length, by its number. */
+enum lookup_layout {
+	LOOKUP_RANDOM,		/* 1 to 5000 sectors */
+	LOOKUP_EQUAL,		/* 8 sectors each */
+	LOOKUP_TINY_THEN_HUGE,	/* 1 sector each, then one of 2^30 */
+	LOOKUP_HUGE_THEN_TINY,	/* one of 2^30, then 1 sector each */
+	LOOKUP_ALTERNATING,	/* 1 and 100000 sectors, in turn */
+};
+
+struct lookup_case {
+	const char *desc;
+	unsigned int lines;
+	enum lookup_layout layout;
+};
+
+static const struct lookup_case lookup_cases[] = {
+	{ "two lines", 2, LOOKUP_RANDOM },
+	{ "1000 random lines", 1000, LOOKUP_RANDOM },
+	{ "4096 equal lines", 4096, LOOKUP_EQUAL },
+	{ "4097 equal lines", 4097, LOOKUP_EQUAL },
+	{ "999 tiny lines, then a huge one", 1000, LOOKUP_TINY_THEN_HUGE },
+	{ "a huge line, then 999 tiny ones", 1000, LOOKUP_HUGE_THEN_TINY },
+	{ "alternating 1 and 100000", 1001, LOOKUP_ALTERNATING },
+};
+
+KUNIT_ARRAY_PARAM_DESC(lookup, lookup_cases, desc);
+
+static sector_t lookup_len(const struct lookup_case *c, unsigned int i,
+			   struct rnd_state *rnd)
+{
+	switch (c->layout) {
+	case LOOKUP_RANDOM:
+		return 1 + prandom_u32_state(rnd) % 5000;
+	case LOOKUP_EQUAL:
+		return 8;
+	case LOOKUP_TINY_THEN_HUGE:
+		return i == c->lines - 1 ? 1ULL << 30 : 1;
+	case LOOKUP_HUGE_THEN_TINY:
+		return i == 0 ? 1ULL << 30 : 1;
+	case LOOKUP_ALTERNATING:
+		return i % 2 ? 100000 : 1;
+	}
+	return 1;
+}
+
+/*
+ * What the lookup must find: the first target that ends after @sector,
+ * by a binary search over all the ends, without the index.
+ */
+static unsigned int lookup_reference(struct bstack_table *t, sector_t sector)
+{
+	unsigned int lo = 0, hi = t->num_targets;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (t->ends[mid] <= sector)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void lookup_expect(struct kunit *test, struct bstack_table *t,
+			  sector_t sector)
+{
+	unsigned int want = lookup_reference(t, sector);
+	struct bstack_target *got = bstack_table_find_target(t, sector);
+
+	if (want == t->num_targets)
+		KUNIT_EXPECT_NULL_MSG(test, got, "sector %llu", (u64)sector);
+	else
+		KUNIT_EXPECT_PTR_EQ_MSG(test, got, &t->targets[want],
+					"sector %llu", (u64)sector);
+}
+
+/*
+ * The lookup finds each line's first, middle and last sector, and random
+ * ones, as a walk over the ends does, whatever the lengths of the lines:
+ * like ones, where its index buckets hold a line or two, and skewed ones,
+ * where a bucket holds hundreds of lines or a line hundreds of buckets.
+ */
 static void table_lookup_many(struct kunit *test)
 {
-	struct bstack_table *t = new_table(test, 1000);
+	const struct lookup_case *c = test->param_value;
+	struct bstack_table *t = new_table(test, c->lines);
 	struct rnd_state rnd;
 	sector_t start = 0;
 	unsigned int i;
 
 	prandom_seed_state(&rnd, 42);
-	for (i = 0; i < 1000; i++) {
-		sector_t len = 1 + prandom_u32_state(&rnd) % 5000;
+	for (i = 0; i < c->lines; i++) {
+		sector_t len = lookup_len(c, i, &rnd);
 
 		KUNIT_ASSERT_EQ(test, add(t, start, len, "kunit-null", ""), 0);
 		start += len;
 	}
 	KUNIT_ASSERT_EQ(test, bstack_table_complete(t), 0);
+	KUNIT_EXPECT_GE(test, t->nr_buckets, 1U);
 
-	for (i = 0; i < 1000; i++) {
+	for (i = 0; i < c->lines; i++) {
 		struct bstack_target *ti = &t->targets[i];
 
 		KUNIT_EXPECT_PTR_EQ(test, bstack_table_find_target(t, ti->begin), ti);
 		KUNIT_EXPECT_PTR_EQ(test,
 				    bstack_table_find_target(t, ti->begin + ti->len - 1),
 				    ti);
-		if (ti->len > 2)
-			KUNIT_EXPECT_PTR_EQ(test,
-					    bstack_table_find_target(t, ti->begin + ti->len / 2),
-					    ti);
+		KUNIT_EXPECT_PTR_EQ(test,
+				    bstack_table_find_target(t, ti->begin + ti->len / 2),
+				    ti);
 	}
+	for (i = 0; i < 2000; i++) {
+		u64 r = (u64)prandom_u32_state(&rnd) << 32 |
+			prandom_u32_state(&rnd), sector;
+
+		div64_u64_rem(r, start, &sector);
+		lookup_expect(test, t, sector);
+	}
+	/* Each bucket's first sector, where the index itself points. */
+	for (i = 0; i < t->nr_buckets && i < 5000; i++)
+		lookup_expect(test, t, (sector_t)i << t->index_shift);
 	KUNIT_EXPECT_NULL(test, bstack_table_find_target(t, start));
 	KUNIT_EXPECT_NULL(test, bstack_table_find_target(t, U64_MAX));
 }
@@ -810,7 +904,7 @@ static struct kunit_case bstack_table_cases[] = {
 	KUNIT_CASE(table_empty),
 	KUNIT_CASE(table_alloc_limits),
 	KUNIT_CASE(table_first_message_kept),
-	KUNIT_CASE(table_lookup_many),
+	KUNIT_CASE_PARAM(table_lookup_many, lookup_gen_params),
 	KUNIT_CASE_PARAM(table_split_points, split_gen_params),
 	KUNIT_CASE(specs_valid),
 	KUNIT_CASE(specs_hostile),
