@@ -22,11 +22,11 @@
 /* The payload shares the ioctl buffer with the header. */
 #define TABLE_MAX_PAYLOAD	(BSTACK_MAX_DATA_SIZE - sizeof(struct bstack_ioctl))
 /*
- * The most text we accept. It is far above anything that can serialize into
- * TABLE_MAX_PAYLOAD, but leaves room for comments, and bounds what a reader
- * of a file or of stdin has to hold in memory.
+ * The most text we accept. It is above anything that can serialize into
+ * TABLE_MAX_PAYLOAD, leaving room for comments and blanks, and bounds what
+ * a reader of a file or of stdin has to hold in memory.
  */
-#define TABLE_MAX_TEXT		(64U << 20)
+#define TABLE_MAX_TEXT		(2 * BSTACK_MAX_DATA_SIZE)
 
 /* Callers pass an error buffer of this size; messages are one line. */
 #define TABLE_ERR_LEN		256

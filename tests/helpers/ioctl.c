@@ -321,7 +321,7 @@ static int unpriv(int fd)
 	for (i = 0; i < ARRAY_SIZE(checks); i++) {
 		int e;
 
-		memset(h, 0, BUF_SIZE);
+		memset(h, 0, 64U << 10);
 		h->version[0] = BSTACK_VERSION_MAJOR;
 		h->data_size = 64U << 10;
 		h->data_start = DATA_START;
@@ -347,7 +347,7 @@ static int raw_call(int fd, unsigned long cmd, const char *name,
 
 	if (!h)
 		return 1;
-	memset(h, 0, BUF_SIZE);
+	memset(h, 0, 64U << 10);
 	h->version[0] = BSTACK_VERSION_MAJOR;
 	h->data_size = 64U << 10;
 	h->data_start = DATA_START;

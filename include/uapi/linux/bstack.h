@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 #define BSTACK_VERSION_MAJOR	1	/* incompatible changes */
-#define BSTACK_VERSION_MINOR	4	/* compatible additions */
+#define BSTACK_VERSION_MINOR	5	/* compatible additions */
 #define BSTACK_VERSION_PATCH	0
 
 #define BSTACK_CONTROL_NAME	"bstack-control"
@@ -26,8 +26,12 @@
 #define BSTACK_ERROR_LEN	256	/* with the terminating NUL */
 #define BSTACK_TYPE_LEN		16	/* with the terminating NUL */
 
-/* The largest buffer the kernel accepts, header included. */
-#define BSTACK_MAX_DATA_SIZE	(16U << 20)
+/*
+ * The largest buffer the kernel accepts, header included: a table of
+ * BSTACK_MAX_TARGETS lines of some 80 bytes of arguments each (16 MiB
+ * before 1.5).
+ */
+#define BSTACK_MAX_DATA_SIZE	(128U << 20)
 
 /*
  * struct bstack_ioctl - header of every call
