@@ -20,6 +20,8 @@
 # null_blk; see Documentation/bench.md.
 . "${BSTACK_LIB:-/tests/lib.sh}"
 : "${ROUNDS:=5}" "${RUNTIME:=3}" "${CLOCK:=wall}" "${PROFILE:=}"
+# The axes to measure: io (the workloads below), tables (table size).
+: "${AXES:=io tables}" "${TABLE_SIZES:=1 1000 100000 1000000}"
 RAMP=1
 [ -z "$PROFILE" ] || ROUNDS=1 RAMP=0
 
@@ -121,6 +123,74 @@ args() {
 	esac
 }
 
+# The table-size axis: 4k random reads, io_uring QD32, over all of nb0
+# through N linear lines of one length (bstack-lines), on dm and bstack,
+# and what loading and removing the table cost. Per run, besides its
+# BENCH line:
+#   BENCH-LOAD <round> lines-<N> <target> <load_ns> <remove_ns> <kernel_kb>
+# the guest time of the create (the tool's parsing, the ioctls and the
+# kernel's building of the table) and of the remove, and how much Slab +
+# VmallocUsed of /proc/meminfo grew with the device made. Each table goes
+# in as its users load it: dmsetup create --noudevsync, bstackctl create
+# --noudevsync. Where dmsetup refuses a table (bookworm's libdevmapper
+# will not allocate the 68 MB ioctl buffer of a million lines), dm's goes
+# in through bstack-dmload, dm's ioctls without libdevmapper, and a
+#   BENCH-NOTE lines-<N> dm <why>
+# line says so.
+meminfo_kb() {
+	awk '/^(Slab|VmallocUsed):/ { kb += $2 } END { print kb }' /proc/meminfo
+}
+tables_axis() {
+	for n in $TABLE_SIZES; do
+		must "bstack-lines $n" bstack-lines "$nb0" "$sectors" "$n" \
+			> "/tmp/lines-$n.table"
+	done
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		r=$((r + 1))
+		for n in $TABLE_SIZES; do
+			case $((r % 2)) in
+			1) order="dm bstack" ;;
+			0) order="bstack dm" ;;
+			esac
+			for t in $order; do
+				table_run "$r" "$n" "$t"
+			done
+		done
+		echo "BENCH-ROUND tables $r done"
+	done
+}
+table_run() {	# ROUND N TARGET
+	_m0=$(meminfo_kb)
+	case $3 in
+	dm)	bstack-elapsed /tmp/load.ns dmsetup create bench --noudevsync \
+			< "/tmp/lines-$2.table" 2> /tmp/load.err || {
+			echo "BENCH-NOTE lines-$2 dm dmsetup refused it ($(head -n 1 /tmp/load.err)): loaded with bstack-dmload"
+			dmsetup remove --noudevsync bench 2> /dev/null
+			_m0=$(meminfo_kb)
+			bstack-elapsed /tmp/load.ns bstack-dmload bench \
+				< "/tmp/lines-$2.table" 2> /tmp/load.err
+		} ;;
+	bstack)	bstack-elapsed /tmp/load.ns bstackctl create bench --noudevsync \
+			< "/tmp/lines-$2.table" 2> /tmp/load.err ;;
+	esac || {
+		echo "BENCH-ERROR $1 lines-$2 $3 $(head -n 1 /tmp/load.err)"
+		return
+	}
+	_m1=$(meminfo_kb)
+	case $3 in
+	dm)	_dev=$(dm_dev bench) ;;
+	bstack)	_dev=$(bstack_dev bench) ;;
+	esac
+	run "$1" "lines-$2" "$3" "$_dev" --rw=randread --bs=4k \
+		--ioengine=io_uring --iodepth=32
+	case $3 in
+	dm)	bstack-elapsed /tmp/remove.ns dmsetup remove --noudevsync bench ;;
+	bstack)	bstack-elapsed /tmp/remove.ns bstackctl remove bench ;;
+	esac || echo "BENCH-ERROR $1 lines-$2 $3 the remove failed"
+	echo "BENCH-LOAD $1 lines-$2 $3 $(cat /tmp/load.ns) $(cat /tmp/remove.ns) $((_m1 - _m0))"
+}
+
 if [ -n "$PROFILE" ]; then
 	args "$PROFILE" | grep -q . || {
 		echo "BENCH-ERROR no workload '$PROFILE'; there are: $WORKLOADS"
@@ -129,8 +199,12 @@ if [ -n "$PROFILE" ]; then
 	WORKLOADS=$PROFILE
 fi
 echo "BENCH-INFO kernel $(uname -r) rounds $ROUNDS runtime $RUNTIME clock $CLOCK cpus $(nproc) null_blk $(cat /sys/module/null_blk/parameters/irqmode 2>/dev/null || echo '?')"
+case " $AXES " in
+*" io "*) ;;
+*) WORKLOADS= ;;
+esac
 r=0
-while [ $r -lt "$ROUNDS" ]; do
+while [ -n "$WORKLOADS" ] && [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 	for w in $WORKLOADS; do
 		# shellcheck disable=SC2046
@@ -157,6 +231,9 @@ while [ $r -lt "$ROUNDS" ]; do
 	done
 	echo "BENCH-ROUND $r done"
 done
+case " $AXES " in
+*" tables "*) [ -n "$PROFILE" ] || tables_axis ;;
+esac
 if [ -n "$PROFILE" ]; then
 	grep ' [tT] .*\[' /proc/kallsyms | sed 's/^/PROFILE-SYM /'
 fi

@@ -8,6 +8,13 @@ median IOPS, median fio CPU (usr+sys, % of one CPU), median guest CPU
 (busy % of all CPUs, from /proc/stat over the fio run), the guest CPU time
 per I/O in microseconds, and median p99 completion latency. Then the
 ratios bstack/raw and bstack/dm, and the goals of issue 6.
+
+The table-size axis (workloads lines-N, with their BENCH-LOAD lines):
+instructions per I/O against the number of lines for dm and bstack, the
+growth from the smallest table to the largest, the guest time of the
+table's load and remove, and the kernel memory the device took; the goals
+of issue 15 (at or below dm at every size, growth at most half of dm's,
+load time and memory at or below dm's), and tables.png.
 """
 import json
 import os
@@ -25,11 +32,22 @@ DEFAULT_GOAL = [("dm", 1.0)]
 
 
 def parse(path):
-    info, runs, errors = {}, [], []
+    info, runs, errors, loads, notes = {}, [], [], [], []
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
-            if line.startswith("BENCH-INFO "):
+            if line.startswith("BENCH-LOAD "):
+                parts = line.split()
+                if len(parts) != 7:
+                    errors.append("short line: " + line[:80])
+                    continue
+                _, rnd, work, target, load_ns, remove_ns, kb = parts
+                loads.append((work, target, int(load_ns), int(remove_ns),
+                              int(kb)))
+            elif line.startswith("BENCH-NOTE "):
+                if line[len("BENCH-NOTE "):] not in notes:
+                    notes.append(line[len("BENCH-NOTE "):])
+            elif line.startswith("BENCH-INFO "):
                 words = line.split()[1:]
                 info = dict(zip(words[0::2], words[1::2]))
             elif line.startswith("BENCH-ERROR "):
@@ -46,7 +64,108 @@ def parse(path):
                     errors.append(f"round {rnd} {work} {target}: fio's JSON did not parse")
                     continue
                 runs.append((int(rnd), work, target, int(busy), int(total), fio))
-    return info, runs, errors
+    info["notes"] = notes
+    return info, runs, errors, loads
+
+
+def table_axis(result, loads, outdir, kernel):
+    """The table-size section: text lines, and tables.json/png data."""
+    sizes = sorted({int(w[len("lines-"):]) for w in result["workloads"]
+                    if w.startswith("lines-")})
+    if not sizes:
+        return []
+    icount = result["info"].get("clock") == "icount"
+    axis = {"sizes": sizes, "targets": {}}
+    for t in ("dm", "bstack"):
+        rows = []
+        for n in sizes:
+            w = result["workloads"].get("lines-%d" % n, {}).get(t)
+            ls = [l for l in loads if l[0] == "lines-%d" % n and l[1] == t]
+            row = {"lines": n,
+                   "iops": w["iops_median"] if w else None,
+                   "insn_per_io": (1e9 / w["iops_median"]
+                                   if w and w["iops_median"] and icount
+                                   else None)}
+            if ls:
+                row["load_ms"] = statistics.median(l[2] for l in ls) / 1e6
+                row["remove_ms"] = statistics.median(l[3] for l in ls) / 1e6
+                row["kernel_kib"] = statistics.median(l[4] for l in ls)
+            rows.append(row)
+        axis["targets"][t] = rows
+    result["tables"] = axis
+
+    lines = ["", "table size: 4k random reads (io_uring QD32) over all of null_blk"
+             " through N linear lines; load and remove in guest ms"
+             + (" (instructions / 10^6)" if icount else "")
+             + ", kernel memory (Slab + VmallocUsed) in KiB"]
+    head = "%9s  %-7s %9s %11s %10s %10s  %s" % (
+        "lines", "target", "insn/IO" if icount else "IOPS", "load ms",
+        "remove ms", "kernel KiB", "vs dm")
+    lines.append(head)
+    lines.append("-" * len(head))
+    dm_rows = {r["lines"]: r for r in axis["targets"]["dm"]}
+    for i, n in enumerate(sizes):
+        for t in ("dm", "bstack"):
+            r = axis["targets"][t][i]
+            cost = r["insn_per_io"] if icount else r["iops"]
+            vs = ""
+            d = dm_rows[n]
+            if t == "bstack":
+                checks = []
+                if icount and cost and d["insn_per_io"]:
+                    checks.append(("insn/IO", cost <= d["insn_per_io"]))
+                for k, what in (("load_ms", "load"), ("kernel_kib", "memory")):
+                    if r.get(k) is not None and d.get(k) is not None:
+                        checks.append((what, r[k] <= d[k]))
+                vs = ", ".join("%s %s" % (what, "met" if ok else "MISSED")
+                               for what, ok in checks)
+            lines.append("%9d  %-7s %9s %11s %10s %10s  %s" % (
+                n, t, "%.0f" % cost if cost else "-",
+                "%.1f" % r["load_ms"] if "load_ms" in r else "-",
+                "%.1f" % r["remove_ms"] if "remove_ms" in r else "-",
+                "%.0f" % r["kernel_kib"] if "kernel_kib" in r else "-", vs))
+    lines.extend("note: " + n for n in result["info"].get("notes", [])
+                 if n.startswith("lines-"))
+    if icount and len(sizes) > 1:
+        growth = {}
+        for t in ("dm", "bstack"):
+            a = axis["targets"][t][0]["insn_per_io"]
+            b = axis["targets"][t][-1]["insn_per_io"]
+            growth[t] = b - a if a and b else None
+        axis["growth"] = growth
+        if growth["dm"] is not None and growth["bstack"] is not None:
+            ok = growth["bstack"] <= growth["dm"] / 2
+            lines.append("growth from %d to %d lines: dm %+.0f, bstack %+.0f"
+                         " instructions per I/O: %s (at most half of dm's)"
+                         % (sizes[0], sizes[-1], growth["dm"],
+                            growth["bstack"], "met" if ok else "MISSED"))
+
+    if icount:
+        dat = os.path.join(outdir, "tables.dat")
+        with open(dat, "w") as f:
+            f.write("lines dm bstack\n")
+            for i, n in enumerate(sizes):
+                f.write("%d %s\n" % (n, " ".join(
+                    "%.1f" % (axis["targets"][t][i]["insn_per_io"] or 0)
+                    for t in ("dm", "bstack"))))
+        png = os.path.join(outdir, "tables.png")
+        plot = """
+set terminal png size 800,480
+set output '%s'
+set title 'Instructions per 4k read against table size, kernel %s'
+set logscale x
+set xlabel 'linear lines in the table'
+set ylabel 'instructions per I/O (whole guest)'
+set key top left
+set grid
+plot '%s' using 1:2 with linespoints title 'dm', '' using 1:3 with linespoints title 'bstack'
+""" % (png, kernel, dat)
+        try:
+            subprocess.run(["gnuplot"], input=plot, text=True, check=True)
+            lines.append("plot: " + png)
+        except (OSError, subprocess.CalledProcessError) as e:
+            lines.append("no plot (gnuplot: %s)" % e)
+    return lines
 
 
 def measures(busy, total, fio, ncpu):
@@ -72,7 +191,7 @@ def measures(busy, total, fio, ncpu):
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: bench-report.py SCRIPT_OUT OUTDIR")
-    info, runs, errors = parse(sys.argv[1])
+    info, runs, errors, loads = parse(sys.argv[1])
     outdir = sys.argv[2]
     if not runs:
         sys.exit("bench-report: no BENCH lines in " + sys.argv[1] +
@@ -121,6 +240,7 @@ def main():
         result["workloads"][work] = w
         rows.append((work, w))
 
+    table_lines = table_axis(result, loads, outdir, info.get("kernel", "?"))
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
 
@@ -166,6 +286,7 @@ def main():
         lines.append("%-18s %12.3f %11.3f %16.3f  %s" % (
             work, r.get("bstack/raw", 0), r.get("bstack/dm", 0),
             r.get("cpu_per_io_dm/bstack", 0), goal))
+    lines.extend(table_lines)
     if errors:
         lines.append("")
         lines.append("errors: " + "; ".join(errors))

@@ -1,5 +1,6 @@
 #!/bin/bash
-# make bench [BENCH_ROUNDS=N] [BENCH_SECS=S] [BENCH_CLOCK=icount|wall]:
+# make bench [BENCH_ROUNDS=N] [BENCH_SECS=S] [BENCH_CLOCK=icount|wall]
+#            [BENCH_AXES="io tables"] [BENCH_TABLE_SIZES="1 1000 ..."]:
 # bstack against raw null_blk and device-mapper, in one boot of the Debian
 # stock kernel (never the debug kernel) under QEMU. See
 # Documentation/bench.md.
@@ -12,6 +13,20 @@ set -euo pipefail
 rounds=${BENCH_ROUNDS:-5}
 secs=${BENCH_SECS:-2}
 clock=${BENCH_CLOCK:-icount}
+axes=${BENCH_AXES:-io tables}
+sizes=${BENCH_TABLE_SIZES:-1 1000 100000 1000000}
+for a in $axes; do
+	case $a in
+	io|tables) ;;
+	*) die "BENCH_AXES takes io and tables, not '$a'" ;;
+	esac
+done
+for n in $sizes; do
+	case $n in
+	''|*[!0-9]*|0) die "BENCH_TABLE_SIZES takes positive whole numbers, not '$n'" ;;
+	esac
+	[ "$n" -le 1000000 ] || die "BENCH_TABLE_SIZES: $n lines is more than the 1000000 a table file may have"
+done
 for v in "$rounds" "$secs"; do
 	case "$v" in
 	''|*[!0-9]*|0) die "BENCH_ROUNDS and BENCH_SECS take positive whole numbers, not '$v'" ;;
@@ -31,18 +46,27 @@ need_pkgs "${host_pkgs[@]}" python3 gnuplot-nox
 out=$BSTACK_BUILD/bench
 mkdir -p "$out"
 
-log "building bstackctl"
+log "building bstackctl and the guest helpers"
 make -s -C "$BSTACK_TOP/tools" >&2
+make -s -C "$BSTACK_TOP/tests/helpers" >&2
 rel=$(kernel_module 6.12 "$out/build.log")
 
 {
 	echo '#!/bin/sh'
-	echo "ROUNDS=$rounds RUNTIME=$secs CLOCK=$clock"
+	echo "ROUNDS=$rounds RUNTIME=$secs CLOCK=$clock AXES='$axes' TABLE_SIZES='$sizes'"
 	cat "$BSTACK_TOP/scripts/bench-guest.sh"
 } > "$out/guest.sh"
 # 7 workloads x 3 targets; each run is 1 s of ramp and S s of run, and
 # fio's start and the device's creation take about 4 s more under TCG.
 limit=$((rounds * 21 * (secs + 6) * slow + 300))
+# The tables axis: 2 runs per size and round, and a million-line table
+# takes about 20 s of guest time to load into dm, 10 s into bstack.
+case " $axes " in
+*" tables "*)
+	for n in $sizes; do
+		limit=$((limit + rounds * 2 * (secs + 8 + n / 30000) * slow))
+	done ;;
+esac
 log "running $rounds rounds of 7 workloads x {raw, dm, bstack}, ${secs}s each, $clock clock (at most ${limit}s)"
 bash "$BSTACK_TOP/scripts/qemu-run.sh" --kernel 6.12 --script "$out/guest.sh" \
 	--timeout "$limit" --test-timeout "$limit" --outdir "$out/guest" >&2 ||

@@ -16,7 +16,9 @@ mkdir -p "$src"
 	--exclude='*.ko' --exclude=./tools/bstackctl --exclude=./tests/host/test_table \
 	--exclude='./tests/helpers/mapcheck' --exclude='./tests/helpers/ioctl' \
 	--exclude='./tests/helpers/pattern' --exclude='./tests/helpers/pr' \
-	--exclude='./tests/helpers/atomic' .) | tar -x -C "$src"
+	--exclude='./tests/helpers/atomic' --exclude='./tests/helpers/elapsed' \
+	--exclude='./tests/helpers/dmload' \
+	--exclude='./tests/helpers/lines' .) | tar -x -C "$src"
 log "dpkg-buildpackage in $src"
 (cd "$src" && dpkg-buildpackage -b -us -uc) > "$out/build.log" 2>&1 ||
 	{ tail -n 30 "$out/build.log" >&2; die "dpkg-buildpackage failed (see $out/build.log)"; }

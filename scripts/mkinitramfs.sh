@@ -303,6 +303,17 @@ build_overlay() {
 	[ ! -x "$BSTACK_TOP/tests/helpers/atomic" ] ||
 		stage_bin "$root" "$BSTACK_TOP/tests/helpers/atomic" \
 			/usr/bin/bstack-atomic
+	# A command's run time in guest nanoseconds, for make bench.
+	[ ! -x "$BSTACK_TOP/tests/helpers/elapsed" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/elapsed" \
+			/usr/bin/bstack-elapsed
+	# dm tables too large for dmsetup, loaded with dm's ioctls.
+	[ ! -x "$BSTACK_TOP/tests/helpers/dmload" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/dmload" \
+			/usr/bin/bstack-dmload
+	[ ! -x "$BSTACK_TOP/tests/helpers/lines" ] ||
+		stage_bin "$root" "$BSTACK_TOP/tests/helpers/lines" \
+			/usr/bin/bstack-lines
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
 	mkdir -p "$root/usr/share/bstack"
 	cp -r "$BSTACK_TOP/dist" "$root/usr/share/bstack/dist"
