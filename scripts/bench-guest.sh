@@ -129,7 +129,7 @@ args() {
 # BENCH line:
 #   BENCH-LOAD <round> lines-<N> <target> <load_ns> <remove_ns> <kernel_kb>
 # the guest time of the create (the tool's parsing, the ioctls and the
-# kernel's building of the table) and of the remove, and how much Slab +
+# kernel's building of the table) and of the remove, and how much SUnreclaim +
 # VmallocUsed of /proc/meminfo grew with the device made. Each table goes
 # in as its users load it: dmsetup create --noudevsync, bstackctl create
 # --noudevsync. Where dmsetup refuses a table (bookworm's libdevmapper
@@ -138,12 +138,13 @@ args() {
 #   BENCH-NOTE lines-<N> dm <why>
 # line says so.
 meminfo_kb() {
-	awk '/^(Slab|VmallocUsed):/ { kb += $2 } END { print kb }' /proc/meminfo
+	awk '/^(SUnreclaim|VmallocUsed):/ { kb += $2 } END { print kb }' /proc/meminfo
 }
 tables_axis() {
 	for n in $TABLE_SIZES; do
-		must "bstack-lines $n" bstack-lines "$nb0" "$sectors" "$n" \
-			> "/tmp/lines-$n.table"
+		# By device number, as LVM writes its tables.
+		must "bstack-lines $n" bstack-lines "$(dev_majmin "$nb0")" \
+			"$sectors" "$n" > "/tmp/lines-$n.table"
 	done
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do

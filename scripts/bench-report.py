@@ -97,7 +97,7 @@ def table_axis(result, loads, outdir, kernel):
     lines = ["", "table size: 4k random reads (io_uring QD32) over all of null_blk"
              " through N linear lines; load and remove in guest ms"
              + (" (instructions / 10^6)" if icount else "")
-             + ", kernel memory (Slab + VmallocUsed) in KiB"]
+             + ", kernel memory (SUnreclaim + VmallocUsed) in KiB"]
     head = "%9s  %-7s %9s %11s %10s %10s  %s" % (
         "lines", "target", "insn/IO" if icount else "IOPS", "load ms",
         "remove ms", "kernel KiB", "vs dm")
