@@ -38,6 +38,17 @@ MODULES="configfs null_blk loop dm_mod ext4 crc32c_generic sd_mod"
 # (load_module in tests/lib.sh): staged, with their dependencies loaded at
 # boot, but not loaded.
 MODULES_ON_DEMAND="scsi_debug tcm_loop btrfs"
+# The guest helpers (make -C tests/helpers), each staged, when built, as
+# /usr/bin/bstack-NAME:
+#   mapcheck	the cases' independent mapping checker
+#   ioctl	the ioctl fuzzer and privilege checker
+#   pattern	the pattern writer and checker of the memory-pressure cases
+#   pr		the persistent reservation ioctls, for the pass-through case
+#   atomic	statx's atomic write limits and RWF_ATOMIC writes (035)
+#   elapsed	a command's run time in guest nanoseconds (make bench)
+#   dmload	dm tables too large for dmsetup, loaded with dm's ioctls
+#   lines	tables of N linear lines of one length (make bench, 038)
+HELPERS="mapcheck ioctl pattern pr atomic elapsed dmload lines"
 # The host's udev rules that a Debian system applies to block devices; the
 # udev cases add bstack's own (dist/60-bstack.rules) beside them.
 UDEV_RULES="50-udev-default.rules 60-block.rules 60-persistent-storage.rules 99-systemd.rules"
@@ -284,36 +295,11 @@ build_overlay() {
 		echo "${ko##*/}" >> "$root/lib/bstack/order"
 	done
 	[ -z "$bstackctl" ] || stage_bin "$root" "$bstackctl" /usr/sbin/bstackctl
-	# The cases' independent mapping checker (make -C tests/helpers).
-	[ ! -x "$BSTACK_TOP/tests/helpers/mapcheck" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/mapcheck" \
-			/usr/bin/bstack-mapcheck
-	# The ioctl fuzzer and privilege checker.
-	[ ! -x "$BSTACK_TOP/tests/helpers/ioctl" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/ioctl" \
-			/usr/bin/bstack-ioctl
-	# The pattern writer and checker of the memory-pressure cases.
-	[ ! -x "$BSTACK_TOP/tests/helpers/pattern" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pattern" \
-			/usr/bin/bstack-pattern
-	# The persistent reservation ioctls, for the pass-through case.
-	[ ! -x "$BSTACK_TOP/tests/helpers/pr" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/pr" /usr/bin/bstack-pr
-	# statx's atomic write limits and RWF_ATOMIC writes, for case 035.
-	[ ! -x "$BSTACK_TOP/tests/helpers/atomic" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/atomic" \
-			/usr/bin/bstack-atomic
-	# A command's run time in guest nanoseconds, for make bench.
-	[ ! -x "$BSTACK_TOP/tests/helpers/elapsed" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/elapsed" \
-			/usr/bin/bstack-elapsed
-	# dm tables too large for dmsetup, loaded with dm's ioctls.
-	[ ! -x "$BSTACK_TOP/tests/helpers/dmload" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/dmload" \
-			/usr/bin/bstack-dmload
-	[ ! -x "$BSTACK_TOP/tests/helpers/lines" ] ||
-		stage_bin "$root" "$BSTACK_TOP/tests/helpers/lines" \
-			/usr/bin/bstack-lines
+	for h in $HELPERS; do
+		[ ! -x "$BSTACK_TOP/tests/helpers/$h" ] ||
+			stage_bin "$root" "$BSTACK_TOP/tests/helpers/$h" \
+				"/usr/bin/bstack-$h"
+	done
 	[ -z "$script" ] || install -m 755 "$script" "$root/tests/script.sh"
 	mkdir -p "$root/usr/share/bstack"
 	cp -r "$BSTACK_TOP/dist" "$root/usr/share/bstack/dist"
