@@ -143,6 +143,7 @@ struct bstack_lower {
 	struct block_device *bdev;
 	struct bstack_bdev_ref ref;	/* for bstack_bdev_close() */
 	dev_t dev;
+	bool linked;			/* a holder link of the table's disk */
 };
 
 /**
@@ -419,6 +420,8 @@ struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 void bstack_io_add_clone(struct bstack_io *io, struct bio *clone);
 void bstack_io_put(struct bstack_io *io, blk_status_t status);
 void bstack_clone_endio(struct bio *clone);
+int bstack_clone_slab_init(void);
+void bstack_clone_slab_exit(void);
 int bstack_bioset_init(struct bio_set *bs);
 
 /* table.c */
@@ -429,6 +432,7 @@ int bstack_table_add_target(struct bstack_table *t, const char *type,
 			    sector_t start, sector_t len, const char *params,
 			    unsigned int line);
 int bstack_table_complete(struct bstack_table *t);
+void bstack_table_unlink_holders(struct bstack_table *t);
 void bstack_table_destroy(struct bstack_table *t);
 struct bstack_table *bstack_table_from_specs(struct bstack_device *bd,
 					     const void *buf, size_t len,

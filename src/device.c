@@ -523,17 +523,6 @@ void bstack_device_set_inactive(struct bstack_device *bd,
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_set_inactive);
 
 /*
- * Take a live @t out of service for good: wait until the last bio mapped
- * with it is in, then close its devices. Its slot no longer points at it.
- */
-static void bstack_table_retire(struct bstack_table *t)
-{
-	percpu_ref_kill(&t->ref);
-	wait_for_completion(&t->released);
-	bstack_table_destroy(t);
-}
-
-/*
  * Let bios through again; the live table, if there is one, is alive. The
  * held bios go to the worker, which submits them in the order they came.
  */
@@ -841,10 +830,20 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 	inactive = bd->inactive;
 	bd->inactive = NULL;
 	mutex_unlock(&bstack_devices_lock);
-	if (live && bd->suspended)
-		bstack_table_destroy(live);	/* drained by the suspend */
-	else if (live)
-		bstack_table_retire(live);
+	/*
+	 * A table that runs is killed now and waited for once the disk is
+	 * gone, so that the grace periods of its reference and of the queue's
+	 * freeze in del_gendisk() pass side by side. A bio that comes in
+	 * meanwhile finds no table and fails; one in flight keeps the table
+	 * and its devices until it ends. A suspend has drained the table.
+	 */
+	if (live && !bd->suspended) {
+		percpu_ref_kill(&live->ref);
+		bstack_table_unlink_holders(live);
+	} else {
+		bstack_table_destroy(live);
+		live = NULL;
+	}
 	bstack_table_destroy(inactive);
 	/* Bios held by a suspend have nowhere to go. */
 	spin_lock_irq(&bd->lock);
@@ -863,6 +862,10 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 	/* A flush with data may have handed its data to the worker. */
 	flush_work(&bd->requeue_work);
 	del_gendisk(disk);
+	if (live) {
+		wait_for_completion(&live->released);
+		bstack_table_destroy(live);
+	}
 	/* A WAIT_EVENT on this device wakes up to find it gone. */
 	atomic_inc(&bstack_event_seq);
 	wake_up_all(&bstack_event_wq);

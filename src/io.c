@@ -62,6 +62,27 @@ void bstack_device_stats(struct bstack_device *bd, struct bstack_stats *sum)
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_device_stats);
 
+/*
+ * The slab of the devices' clones, held for the module's life. bio_sets
+ * of one bio size share a slab, and the bioset_exit() of the last one
+ * destroys it; kmem_cache_destroy() then waits for every kvfree_rcu() and
+ * RCU callback in the system, which made the removal of a device, the
+ * only one, take 95 ms of a 6.12 guest's time where dm's takes 45 (make
+ * bench's devices axis). This bio_set of one bio keeps the slab there, so
+ * that a device's bio_set only takes and drops a reference to it.
+ */
+static struct bio_set bstack_clone_slab;
+
+int bstack_clone_slab_init(void)
+{
+	return bioset_init(&bstack_clone_slab, 1, BSTACK_FRONT_PAD, 0);
+}
+
+void bstack_clone_slab_exit(void)
+{
+	bioset_exit(&bstack_clone_slab);
+}
+
 int bstack_bioset_init(struct bio_set *bs)
 {
 	/*

@@ -30,9 +30,13 @@ static int __init bstack_init(void)
 		goto out_destroy_remove_wq;
 	bstack_major = r;
 
-	r = bstack_linear_init();
+	r = bstack_clone_slab_init();
 	if (r)
 		goto out_unregister_blkdev;
+
+	r = bstack_linear_init();
+	if (r)
+		goto out_clone_slab_exit;
 
 	r = bstack_striped_init();
 	if (r)
@@ -63,6 +67,8 @@ out_striped_exit:
 	bstack_striped_exit();
 out_linear_exit:
 	bstack_linear_exit();
+out_clone_slab_exit:
+	bstack_clone_slab_exit();
 out_unregister_blkdev:
 	unregister_blkdev(bstack_major, "bstack");
 out_destroy_remove_wq:
@@ -85,6 +91,7 @@ static void __exit bstack_exit(void)
 	bstack_error_zero_exit();
 	bstack_striped_exit();
 	bstack_linear_exit();
+	bstack_clone_slab_exit();
 	unregister_blkdev(bstack_major, "bstack");
 	destroy_workqueue(bstack_wq);
 }

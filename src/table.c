@@ -339,15 +339,30 @@ int bstack_table_complete(struct bstack_table *t)
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_complete);
 
+/*
+ * Take down the holder links of @t's devices to the device's disk, which
+ * del_gendisk() would leave in the lower devices' holders/ directories.
+ */
+void bstack_table_unlink_holders(struct bstack_table *t)
+{
+	struct bstack_lower *l;
+
+	list_for_each_entry(l, &t->lowers, list) {
+		if (l->linked)
+			bd_unlink_disk_holder(l->bdev, t->bd->disk);
+		l->linked = false;
+	}
+}
+
 /* Undo the constructors and close the lower devices; @t is not live. */
 void bstack_table_destroy(struct bstack_table *t)
 {
-	struct gendisk *disk = t && t->bd ? t->bd->disk : NULL;
 	struct bstack_lower *l, *next;
 	unsigned int i;
 
 	if (!t)
 		return;
+	bstack_table_unlink_holders(t);
 	for (i = 0; i < t->num_targets; i++) {
 		struct bstack_target *ti = &t->targets[i];
 
@@ -356,9 +371,6 @@ void bstack_table_destroy(struct bstack_table *t)
 		module_put(ti->type->module);
 	}
 	list_for_each_entry_safe(l, next, &t->lowers, list) {
-		/* After del_gendisk() there is no holder link left to undo. */
-		if (disk && disk->slave_dir)
-			bd_unlink_disk_holder(l->bdev, disk);
 		bstack_bdev_close(l->bdev, &l->ref);
 		kfree(l);
 	}
@@ -429,6 +441,7 @@ static int bstack_open_lower(struct bstack_target *ti, const char *path,
 					disk->disk_name, path, r);
 			goto out_put;
 		}
+		l->linked = true;
 	}
 	return 0;
 

@@ -23,6 +23,10 @@ expect_eq "$(bstack_count)" $((before + 1)) "number of bstack disks after create
 expect_eq "$(blockdev --getsz "$dev")" "$len" "blockdev --getsz $dev"
 expect_eq "$(cat "/sys/block/$disk/size")" "$len" "/sys/block/$disk/size"
 expect_eq "$(cat "/sys/block/$disk/bstack/name")" "$name" "/sys/block/$disk/bstack/name"
+# As dm's: the lower device names its holder, and the holder its slave.
+lower_sys=/sys/block/${lower#/dev/}
+[ -e "$lower_sys/holders/$disk" ] || fail "$lower_sys/holders has no $disk"
+[ -e "/sys/block/$disk/slaves/${lower#/dev/}" ] || fail "/sys/block/$disk/slaves has no ${lower#/dev/}"
 
 # ---- ls, table, status
 out=$(bstackctl ls) || fail "bstackctl ls failed"
@@ -45,6 +49,15 @@ must "remove" bstackctl remove "$name"
 ! bstack_dev "$name" > /dev/null 2>&1 || fail "a disk still says it is $name after remove"
 bstackctl ls | grep -q "^$name[[:space:]]" && fail "bstackctl ls still lists $name after remove"
 expect_eq "$(bstack_count)" "$before" "number of bstack disks after remove"
+[ ! -e "$lower_sys/holders/$disk" ] || fail "$lower_sys/holders/$disk is left after remove"
+# A suspended device's table is drained already: its removal takes the
+# links down too, and the next device gets the same minor and links anew.
+must "create again" bstackctl create "$name" --table "0 $len linear $lower 0"
+dev=$(bstack_dev "$name") || fail "after the second create, no device $name"
+disk=${dev#/dev/}
+must "suspend" bstackctl suspend "$name"
+must "remove suspended" bstackctl remove "$name"
+[ -z "$(ls "$lower_sys/holders")" ] || fail "$lower_sys/holders keeps $(ls "$lower_sys/holders") after removing a suspended device"
 
 # ---- bad input: each fails with one line and creates nothing
 # expect_refused WHAT NAME KEYWORD CMD...: CMD fails with one line that
