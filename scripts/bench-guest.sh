@@ -20,8 +20,10 @@
 # null_blk; see Documentation/bench.md.
 . "${BSTACK_LIB:-/tests/lib.sh}"
 : "${ROUNDS:=5}" "${RUNTIME:=3}" "${CLOCK:=wall}" "${PROFILE:=}"
-# The axes to measure: io (the workloads below), tables (table size).
-: "${AXES:=io tables}" "${TABLE_SIZES:=1 1000 100000 1000000}"
+# The axes to measure: io (the workloads below), tables (table size),
+# devices (making and removing many), reload (reloads under load).
+: "${AXES:=io tables devices reload}" "${TABLE_SIZES:=1 1000 100000 1000000}"
+: "${DEVICES:=1000}" "${RELOADS:=20}"
 RAMP=1
 [ -z "$PROFILE" ] || ROUNDS=1 RAMP=0
 
@@ -192,6 +194,125 @@ table_run() {	# ROUND N TARGET
 	echo "BENCH-LOAD $1 lines-$2 $3 $(cat /tmp/load.ns) $(cat /tmp/remove.ns) $((_m1 - _m0))"
 }
 
+# The devices axis: DEVICES one-line devices over nb0 (2048 sectors each,
+# side by side) made one after the other, then removed one after the
+# other, as a user's script does it: dmsetup create/remove --noudevsync,
+# bstackctl create --noudevsync and remove. Per round and target:
+#   BENCH-DEVICES <round> <target> <devices> <create_ns> <remove_ns>
+# the guest time of all the creates and of all the removes.
+devices_axis() {
+	_mm=$(dev_majmin "$nb0")
+	: > /tmp/devices.list
+	i=0
+	while [ $i -lt "$DEVICES" ]; do
+		echo "d$i 0 2048 linear $_mm $((i * 2048))" >> /tmp/devices.list
+		i=$((i + 1))
+	done
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		r=$((r + 1))
+		case $((r % 2)) in
+		1) order="dm bstack" ;;
+		0) order="bstack dm" ;;
+		esac
+		for t in $order; do
+			devices_run "$r" "$t"
+		done
+		echo "BENCH-ROUND devices $r done"
+	done
+}
+devices_run() {	# ROUND TARGET
+	case $2 in
+	dm)	mk='dmsetup create "$n" --noudevsync --table "$l"'
+		rm='dmsetup remove --noudevsync "$n"' ;;
+	bstack)	mk='bstackctl create "$n" --noudevsync --table "$l"'
+		rm='bstackctl remove "$n"' ;;
+	esac
+	# shellcheck disable=SC2016
+	bstack-elapsed /tmp/create.ns sh -c 'while read -r n l; do '"$mk"' || exit 1; done' \
+		< /tmp/devices.list 2> /tmp/devices.err &&
+	bstack-elapsed /tmp/remove.ns sh -c 'while read -r n l; do '"$rm"' || exit 1; done' \
+		< /tmp/devices.list 2>> /tmp/devices.err || {
+		echo "BENCH-ERROR $1 devices $2 $(head -n 1 /tmp/devices.err)"
+		while read -r n l; do
+			dmsetup remove --noudevsync "$n" 2> /dev/null
+			bstackctl remove "$n" 2> /dev/null
+		done < /tmp/devices.list
+		return
+	}
+	echo "BENCH-DEVICES $1 $2 $DEVICES $(cat /tmp/create.ns) $(cat /tmp/remove.ns)"
+}
+
+# The reload axis: with 4k random reads and writes (io_uring QD32, 70%
+# reads) running on the one-line table over nb0, RELOADS reloads of the
+# same table, each a suspend, a load and a resume, as LVM does them
+# (dmsetup suspend/load/resume --noudevsync; bstackctl suspend/load/resume).
+# fio runs until the reloads are done and is stopped then. Per round and
+# target:
+#   BENCH-RELOAD <round> <target> <ns,ns,...> <ios> <json>
+# the guest time of each reload, the I/Os the device completed meanwhile
+# (from its stat file: that the load ran), and fio's JSON, whose longest
+# completion latency is the I/O that waited longest for a reload.
+reload_axis() {
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		r=$((r + 1))
+		case $((r % 2)) in
+		1) order="dm bstack" ;;
+		0) order="bstack dm" ;;
+		esac
+		for t in $order; do
+			reload_run "$r" "$t"
+		done
+		echo "BENCH-ROUND reload $r done"
+	done
+}
+dev_ios() {	# DEV: the reads and writes it has completed
+	awk '{ print $1 + $5 }' "/sys/block/${1#/dev/}/stat"
+}
+reload_run() {	# ROUND TARGET
+	_dev=$(up "$2" linear) || exit 1
+	case $2 in
+	dm)	rl='dmsetup suspend --noudevsync bench && dmsetup load bench /tmp/linear.table && dmsetup resume --noudevsync bench' ;;
+	bstack)	rl='bstackctl suspend bench && bstackctl load bench /tmp/linear.table && bstackctl resume bench' ;;
+	esac
+	fio --name=reload --filename="$_dev" --direct=1 --time_based \
+		--runtime=3600 --rw=randrw --rwmixread=70 --bs=4k \
+		--ioengine=io_uring --iodepth=32 --output-format=json \
+		> /tmp/fio.json 2> /tmp/fio.err &
+	_fio=$!
+	# Until fio's I/O flows.
+	_i0=$(dev_ios "$_dev")
+	_n=0
+	while [ "$(dev_ios "$_dev")" -lt $((_i0 + 1000)) ] && [ $_n -lt 600 ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	_i0=$(dev_ios "$_dev")
+	_times= _k=0 _bad=
+	while [ $_k -lt "$RELOADS" ]; do
+		_k=$((_k + 1))
+		bstack-elapsed /tmp/reload.ns sh -c "$rl" 2> /tmp/reload.err || {
+			_bad=$(head -n 1 /tmp/reload.err)
+			break
+		}
+		_times=$_times${_times:+,}$(cat /tmp/reload.ns)
+	done
+	_i1=$(dev_ios "$_dev")
+	# Stopped by a signal, fio exits with 1 and still writes its JSON.
+	kill -INT $_fio
+	wait $_fio
+	grep -q '"jobs"' /tmp/fio.json ||
+		_bad=${_bad:-fio wrote no result: $(head -n 1 /tmp/fio.err)}
+	down "$2"
+	if [ -n "$_bad" ]; then
+		echo "BENCH-ERROR $1 reload $2 $_bad"
+		return
+	fi
+	# Its "terminating on signal" line comes before the JSON.
+	echo "BENCH-RELOAD $1 $2 $_times $((_i1 - _i0)) $(sed -n '/^{/,$p' /tmp/fio.json | tr -d '\n\t')"
+}
+
 if [ -n "$PROFILE" ]; then
 	args "$PROFILE" | grep -q . || {
 		echo "BENCH-ERROR no workload '$PROFILE'; there are: $WORKLOADS"
@@ -232,9 +353,11 @@ while [ -n "$WORKLOADS" ] && [ $r -lt "$ROUNDS" ]; do
 	done
 	echo "BENCH-ROUND $r done"
 done
-case " $AXES " in
-*" tables "*) [ -n "$PROFILE" ] || tables_axis ;;
-esac
+if [ -z "$PROFILE" ]; then
+	case " $AXES " in *" tables "*) tables_axis ;; esac
+	case " $AXES " in *" devices "*) devices_axis ;; esac
+	case " $AXES " in *" reload "*) reload_axis ;; esac
+fi
 if [ -n "$PROFILE" ]; then
 	grep ' [tT] .*\[' /proc/kallsyms | sed 's/^/PROFILE-SYM /'
 fi

@@ -15,6 +15,14 @@ growth from the smallest table to the largest, the guest time of the
 table's load and remove, and the kernel memory the device took; the goals
 of issue 15 (at or below dm at every size, growth at most half of dm's,
 load time and memory at or below dm's), and tables.png.
+
+The devices axis (BENCH-DEVICES): the guest time per device of making N
+one-line devices and of removing them, against dm (goal: at or below).
+
+The reload axis (BENCH-RELOAD): the guest time of each reload (suspend,
+load, resume) under 4k QD32 reads and writes, and the longest completion
+latency fio saw meanwhile, against dm (goal: at or below on both, and no
+I/O error), and reload.png.
 """
 import json
 import os
@@ -33,10 +41,32 @@ DEFAULT_GOAL = [("dm", 1.0)]
 
 def parse(path):
     info, runs, errors, loads, notes = {}, [], [], [], []
+    devices, reloads = [], []
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
-            if line.startswith("BENCH-LOAD "):
+            if line.startswith("BENCH-DEVICES "):
+                parts = line.split()
+                if len(parts) != 6:
+                    errors.append("short line: " + line[:80])
+                    continue
+                _, rnd, target, n, create_ns, remove_ns = parts
+                devices.append((target, int(n), int(create_ns),
+                                int(remove_ns)))
+            elif line.startswith("BENCH-RELOAD "):
+                parts = line.split(" ", 5)
+                if len(parts) != 6:
+                    errors.append("short line: " + line[:80])
+                    continue
+                _, rnd, target, times, ios, js = parts
+                try:
+                    fio = json.loads(js)
+                except ValueError:
+                    errors.append(f"round {rnd} reload {target}: fio's JSON did not parse")
+                    continue
+                reloads.append((target, [int(t) for t in times.split(",")],
+                                int(ios), fio))
+            elif line.startswith("BENCH-LOAD "):
                 parts = line.split()
                 if len(parts) != 7:
                     errors.append("short line: " + line[:80])
@@ -65,7 +95,121 @@ def parse(path):
                     continue
                 runs.append((int(rnd), work, target, int(busy), int(total), fio))
     info["notes"] = notes
-    return info, runs, errors, loads
+    return info, runs, errors, loads, devices, reloads
+
+
+def devices_axis(result, devices):
+    """The devices section: per-device create and remove times."""
+    if not devices:
+        return []
+    axis = {}
+    for t in ("dm", "bstack"):
+        ds = [d for d in devices if d[0] == t]
+        if ds:
+            axis[t] = {
+                "devices": ds[0][1],
+                "create_ms_per_device": statistics.median(
+                    d[2] / d[1] for d in ds) / 1e6,
+                "remove_ms_per_device": statistics.median(
+                    d[3] / d[1] for d in ds) / 1e6,
+                "rounds": len(ds)}
+    result["devices"] = axis
+    n = next(iter(axis.values()))["devices"]
+    lines = ["", "devices: %d one-line devices made one by one, then removed one"
+             " by one (dmsetup --noudevsync, bstackctl); guest ms per device"
+             % n]
+    head = "%-7s %10s %10s  %s" % ("target", "create ms", "remove ms", "vs dm")
+    lines.append(head)
+    lines.append("-" * len(head))
+    for t in ("dm", "bstack"):
+        if t not in axis:
+            continue
+        a, vs = axis[t], ""
+        if t == "bstack" and "dm" in axis:
+            vs = ", ".join("%s %s" % (what, "met" if a[k] <= axis["dm"][k]
+                                      else "MISSED")
+                           for k, what in (("create_ms_per_device", "create"),
+                                           ("remove_ms_per_device", "remove")))
+        lines.append("%-7s %10.2f %10.2f  %s" % (
+            t, a["create_ms_per_device"], a["remove_ms_per_device"], vs))
+    return lines
+
+
+def fio_max_clat_ms(fio):
+    job = fio["jobs"][0]
+    return max(job[d].get("clat_ns", {}).get("max", 0)
+               for d in ("read", "write")) / 1e6
+
+
+def reload_axis(result, reloads, outdir, kernel):
+    """The reload section: reload times and the longest I/O, reload.png."""
+    if not reloads:
+        return []
+    axis = {}
+    for t in ("dm", "bstack"):
+        rs = [r for r in reloads if r[0] == t]
+        if not rs:
+            continue
+        times = [x / 1e6 for r in rs for x in r[1]]
+        axis[t] = {
+            "reloads": len(times),
+            "reload_ms_median": statistics.median(times),
+            "reload_ms_max": max(times),
+            "max_clat_ms": statistics.median(fio_max_clat_ms(r[3]) for r in rs),
+            "ios_during": statistics.median(r[2] for r in rs),
+            "io_errors": sum(r[3]["jobs"][0].get("error", 0) != 0 or
+                             r[3]["jobs"][0].get("total_err", 0) != 0
+                             for r in rs),
+            "times_ms": [x / 1e6 for x in rs[0][1]]}
+    result["reload"] = axis
+    lines = ["", "reload under load: suspend, load, resume of the same one-line"
+             " table, with 4k random reads and writes (io_uring QD32) running;"
+             " guest ms"]
+    head = "%-7s %8s %11s %11s %13s %10s %6s  %s" % (
+        "target", "reloads", "median ms", "longest ms", "longest I/O ms",
+        "I/Os meanw", "errors", "vs dm")
+    lines.append(head)
+    lines.append("-" * len(head))
+    for t in ("dm", "bstack"):
+        if t not in axis:
+            continue
+        a, vs = axis[t], ""
+        if t == "bstack" and "dm" in axis:
+            d = axis["dm"]
+            vs = ", ".join("%s %s" % (what, "met" if ok else "MISSED")
+                           for what, ok in (
+                               ("reload", a["reload_ms_median"] <= d["reload_ms_median"]),
+                               ("longest I/O", a["max_clat_ms"] <= d["max_clat_ms"]),
+                               ("no error", a["io_errors"] == 0)))
+        lines.append("%-7s %8d %11.2f %11.2f %13.2f %10.0f %6d  %s" % (
+            t, a["reloads"], a["reload_ms_median"], a["reload_ms_max"],
+            a["max_clat_ms"], a["ios_during"], a["io_errors"], vs))
+    dat = os.path.join(outdir, "reload.dat")
+    with open(dat, "w") as f:
+        f.write("reload dm bstack\n")
+        for i in range(max(len(a["times_ms"]) for a in axis.values())):
+            f.write("%d %s\n" % (i + 1, " ".join(
+                "%.3f" % axis[t]["times_ms"][i]
+                if t in axis and i < len(axis[t]["times_ms"]) else "NaN"
+                for t in ("dm", "bstack"))))
+    png = os.path.join(outdir, "reload.png")
+    plot = """
+set terminal png size 800,480
+set output '%s'
+set title 'Reload (suspend, load, resume) under 4k QD32 load, kernel %s'
+set xlabel 'reload'
+set ylabel 'guest ms'
+set yrange [0:*]
+set key top left
+set grid
+plot '%s' using 1:2 with linespoints title 'dm', '' using 1:3 with linespoints title 'bstack'
+""" % (png, kernel, dat)
+    try:
+        subprocess.run(["gnuplot"], input=plot, text=True, check=True)
+        lines.append("plot: " + png)
+    except (OSError, subprocess.CalledProcessError) as e:
+        lines.append("no plot (gnuplot: %s)" % e)
+    return lines
 
 
 def table_axis(result, loads, outdir, kernel):
@@ -191,9 +335,9 @@ def measures(busy, total, fio, ncpu):
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: bench-report.py SCRIPT_OUT OUTDIR")
-    info, runs, errors, loads = parse(sys.argv[1])
+    info, runs, errors, loads, devices, reloads = parse(sys.argv[1])
     outdir = sys.argv[2]
-    if not runs:
+    if not runs and not devices and not reloads:
         sys.exit("bench-report: no BENCH lines in " + sys.argv[1] +
                  ("; errors: " + "; ".join(errors) if errors else ""))
     ncpu = int(info.get("cpus", "1"))
@@ -241,6 +385,8 @@ def main():
         rows.append((work, w))
 
     table_lines = table_axis(result, loads, outdir, info.get("kernel", "?"))
+    table_lines += devices_axis(result, devices)
+    table_lines += reload_axis(result, reloads, outdir, info.get("kernel", "?"))
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
 
@@ -252,40 +398,41 @@ def main():
         lines.append("icount clock: 1 guest ns = 1 instruction, so insn/IO = 10^9 / IOPS;")
         lines.append("guest% and CPU us/IO count a waiting vCPU as busy: read IOPS")
     lines.append("")
-    icount = info.get("clock") == "icount"
-    head = "%-18s %-7s %10s %15s %8s %8s %9s %9s" % (
-        "workload", "target", "IOPS", "(min..max)", "fio CPU%", "guest%",
-        "CPU us/IO", "p99 us") + (" %8s" % "insn/IO" if icount else "")
-    lines.append(head)
-    lines.append("-" * len(head))
-    for work, w in rows:
-        for t in TARGETS:
-            if t not in w:
-                continue
-            m = w[t]
-            iops = [r["iops"] for r in m["runs"]]
-            line = "%-18s %-7s %10.0f %15s %8.1f %8.1f %9.1f %9.0f" % (
-                work, t, m["iops_median"],
-                "(%.0f..%.0f)" % (min(iops), max(iops)), m["fio_cpu_median"],
-                m["busy_pct_median"], m["cpu_us_per_io_median"],
-                m["p99_us_median"])
-            if icount and m["iops_median"]:
-                line += " %8.0f" % (1e9 / m["iops_median"])
-            lines.append(line)
-    lines.append("")
-    head = "%-18s %12s %11s %16s  %s" % (
-        "workload", "bstack/raw", "bstack/dm", "dm CPU/bstack CPU", "goal")
-    lines.append(head)
-    lines.append("-" * len(head))
-    for work, w in rows:
-        r = w["ratios"]
-        goal = ", ".join("n/a: %s refused it" % g["vs"] if g["met"] is None
-                         else "%s x%s %s" % ("met" if g["met"] else "MISSED",
-                                             g["need"], g["vs"])
-                         for g in w["goals"])
-        lines.append("%-18s %12.3f %11.3f %16.3f  %s" % (
-            work, r.get("bstack/raw", 0), r.get("bstack/dm", 0),
-            r.get("cpu_per_io_dm/bstack", 0), goal))
+    if rows:
+        icount = info.get("clock") == "icount"
+        head = "%-18s %-7s %10s %15s %8s %8s %9s %9s" % (
+            "workload", "target", "IOPS", "(min..max)", "fio CPU%", "guest%",
+            "CPU us/IO", "p99 us") + (" %8s" % "insn/IO" if icount else "")
+        lines.append(head)
+        lines.append("-" * len(head))
+        for work, w in rows:
+            for t in TARGETS:
+                if t not in w:
+                    continue
+                m = w[t]
+                iops = [r["iops"] for r in m["runs"]]
+                line = "%-18s %-7s %10.0f %15s %8.1f %8.1f %9.1f %9.0f" % (
+                    work, t, m["iops_median"],
+                    "(%.0f..%.0f)" % (min(iops), max(iops)), m["fio_cpu_median"],
+                    m["busy_pct_median"], m["cpu_us_per_io_median"],
+                    m["p99_us_median"])
+                if icount and m["iops_median"]:
+                    line += " %8.0f" % (1e9 / m["iops_median"])
+                lines.append(line)
+        lines.append("")
+        head = "%-18s %12s %11s %16s  %s" % (
+            "workload", "bstack/raw", "bstack/dm", "dm CPU/bstack CPU", "goal")
+        lines.append(head)
+        lines.append("-" * len(head))
+        for work, w in rows:
+            r = w["ratios"]
+            goal = ", ".join("n/a: %s refused it" % g["vs"] if g["met"] is None
+                             else "%s x%s %s" % ("met" if g["met"] else "MISSED",
+                                                 g["need"], g["vs"])
+                             for g in w["goals"])
+            lines.append("%-18s %12.3f %11.3f %16.3f  %s" % (
+                work, r.get("bstack/raw", 0), r.get("bstack/dm", 0),
+                r.get("cpu_per_io_dm/bstack", 0), goal))
     lines.extend(table_lines)
     if errors:
         lines.append("")
@@ -295,17 +442,18 @@ def main():
         f.write(text)
     sys.stdout.write(text)
 
-    # IOPS relative to raw null_blk, per workload: dm and bstack side by side.
-    dat = os.path.join(outdir, "bench.dat")
-    with open(dat, "w") as f:
-        f.write("workload raw dm bstack\n")
-        for work, w in rows:
-            raw = w.get("raw", {}).get("iops_median") or 1
-            f.write("%s %s\n" % (work, " ".join(
-                "%.4f" % (w[t]["iops_median"] / raw if t in w else 0)
-                for t in TARGETS)))
-    png = os.path.join(outdir, "bench.png")
-    plot = """
+    if rows:
+        # IOPS relative to raw null_blk, per workload: dm and bstack side by side.
+        dat = os.path.join(outdir, "bench.dat")
+        with open(dat, "w") as f:
+            f.write("workload raw dm bstack\n")
+            for work, w in rows:
+                raw = w.get("raw", {}).get("iops_median") or 1
+                f.write("%s %s\n" % (work, " ".join(
+                    "%.4f" % (w[t]["iops_median"] / raw if t in w else 0)
+                    for t in TARGETS)))
+        png = os.path.join(outdir, "bench.png")
+        plot = """
 set terminal png size 1000,520
 set output '%s'
 set title 'IOPS relative to raw null_blk (medians), kernel %s'
@@ -319,11 +467,11 @@ set key top right
 set grid ytics
 plot '%s' using 2:xtic(1) title 'raw', '' using 3 title 'dm', '' using 4 title 'bstack'
 """ % (png, info.get("kernel", "?"), dat)
-    try:
-        subprocess.run(["gnuplot"], input=plot, text=True, check=True)
-        print("plot: " + png)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print("no plot (gnuplot: %s)" % e)
+        try:
+            subprocess.run(["gnuplot"], input=plot, text=True, check=True)
+            print("plot: " + png)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print("no plot (gnuplot: %s)" % e)
     print("results: %s, %s" % (os.path.join(outdir, "results.json"),
                                os.path.join(outdir, "results.txt")))
 
