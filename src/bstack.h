@@ -425,6 +425,7 @@ void bstack_clone_slab_exit(void);
 int bstack_bioset_init(struct bio_set *bs);
 
 /* table.c */
+int bstack_mem_fits(size_t bytes, const char *what, char *err);
 struct bstack_table *bstack_table_alloc(struct bstack_device *bd,
 					unsigned int max_targets,
 					blk_mode_t mode, char *err);

@@ -927,6 +927,9 @@ static int bstack_ctl_run(const struct bstack_ctl_cmd *c,
 		return -EINVAL;
 	}
 	if (hdr->data_len) {
+		r = bstack_mem_fits(hdr->data_len, "the payload", hdr->error);
+		if (r)
+			return r;
 		in = vmemdup_user(uarg + hdr->data_start, hdr->data_len);
 		if (IS_ERR(in))
 			return PTR_ERR(in);

@@ -65,4 +65,38 @@ case "$BSTACK_ERR" in
 *) fail "a table of 1000001 lines: '$BSTACK_ERR'" ;;
 esac
 bstack_dev t038b > /dev/null 2>&1 && fail "the refused table left a device t038b"
+
+# A table the machine has no room for is refused with its size and the
+# machine's, before it is built: a million lines take some 85 MB of the
+# kernel's, and bstack takes at most half of what is available. A tmpfs
+# file leaves about 260 MB available (bstackctl needs some 100 MB of it
+# for the table's text and payload); the payload, or the lines, are
+# refused, nothing is made, and once the memory is back the same table
+# loads. The debug kernel's 30000 lines need 3 MB: the memory left would
+# be too little for the guest itself.
+if [ "$n" -eq 1000000 ]; then
+	avail_mb() { awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo; }
+	must "make the table again" bstack-lines "$(dev_majmin "$nb")" $((n * 8)) $n \
+		> "$BSTACK_TMP/t.table"
+	fill=$BSTACK_TMP/fill
+	mkdir -p "$fill"
+	must "mount a tmpfs" mount -t tmpfs -o size=4g none "$fill"
+	cleanup_push "umount $fill"
+	mb=$(($(avail_mb) - 260))
+	[ "$mb" -gt 0 ] || fail "only $(avail_mb) MB available before the fill"
+	must "fill $mb MB" dd if=/dev/zero of="$fill/f" bs=1M count=$mb 2>/dev/null
+	info "$(avail_mb) MB available after a fill of $mb MB"
+	must_fail_1line "a million lines with $(avail_mb) MB available" \
+		bstackctl create t038c < "$BSTACK_TMP/t.table"
+	case "$BSTACK_ERR" in
+	*"needs about "*" MiB of kernel memory, more than half of the "*" MiB the system has available"*) ;;
+	*) fail "a million lines in too little memory: '$BSTACK_ERR'" ;;
+	esac
+	info "refused: $BSTACK_ERR"
+	bstack_dev t038c > /dev/null 2>&1 && fail "the table refused for memory left a device t038c"
+	must "empty the fill" rm "$fill/f"
+	must "a million lines with $(avail_mb) MB available" bstackctl create t038c \
+		< "$BSTACK_TMP/t.table"
+	bstack_remove t038c
+fi
 true
