@@ -126,7 +126,8 @@ args() {
 }
 
 # The table-size axis: 4k random reads, io_uring QD32, over all of nb0
-# through N linear lines of one length (bstack-lines), on dm and bstack,
+# through N linear lines of one length (bstack-lines, the workloads
+# lines-N), and through one line striped over 8 devices (striped-8),
 # and what loading and removing the table cost. Per run, besides its
 # BENCH line:
 #   BENCH-LOAD <round> lines-<N> <target> <load_ns> <remove_ns> <kernel_kb>
@@ -148,10 +149,23 @@ tables_axis() {
 		must "bstack-lines $n" bstack-lines "$(dev_majmin "$nb0")" \
 			"$sectors" "$n" > "/tmp/lines-$n.table"
 	done
+	# And one line striped over 8 null_blk devices of 1 GiB, in chunks of
+	# 64 KiB, as lvcreate --stripes 8 makes it (striped-8).
+	_legs=
+	for i in 0 1 2 3 4 5 6 7; do
+		_s=$(nullb_create "stripe$i" 1024 512 memory_backed=0) || exit 1
+		_legs="$_legs $(dev_majmin "$_s") 0"
+	done
+	echo "0 $((8 * $(dev_sectors "$_s"))) striped 8 128$_legs" > /tmp/striped-8.table
+	TABLES=
+	for n in $TABLE_SIZES; do
+		TABLES="$TABLES lines-$n"
+	done
+	TABLES="$TABLES striped-8"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		r=$((r + 1))
-		for n in $TABLE_SIZES; do
+		for n in $TABLES; do
 			case $((r % 2)) in
 			1) order="dm bstack" ;;
 			0) order="bstack dm" ;;
@@ -163,21 +177,21 @@ tables_axis() {
 		echo "BENCH-ROUND tables $r done"
 	done
 }
-table_run() {	# ROUND N TARGET
+table_run() {	# ROUND TABLE TARGET
 	_m0=$(meminfo_kb)
 	case $3 in
 	dm)	bstack-elapsed /tmp/load.ns dmsetup create bench --noudevsync \
-			< "/tmp/lines-$2.table" 2> /tmp/load.err || {
-			echo "BENCH-NOTE lines-$2 dm dmsetup refused it ($(head -n 1 /tmp/load.err)): loaded with bstack-dmload"
+			< "/tmp/$2.table" 2> /tmp/load.err || {
+			echo "BENCH-NOTE $2 dm dmsetup refused it ($(head -n 1 /tmp/load.err)): loaded with bstack-dmload"
 			dmsetup remove --noudevsync bench 2> /dev/null
 			_m0=$(meminfo_kb)
 			bstack-elapsed /tmp/load.ns bstack-dmload bench \
-				< "/tmp/lines-$2.table" 2> /tmp/load.err
+				< "/tmp/$2.table" 2> /tmp/load.err
 		} ;;
 	bstack)	bstack-elapsed /tmp/load.ns bstackctl create bench --noudevsync \
-			< "/tmp/lines-$2.table" 2> /tmp/load.err ;;
+			< "/tmp/$2.table" 2> /tmp/load.err ;;
 	esac || {
-		echo "BENCH-ERROR $1 lines-$2 $3 $(head -n 1 /tmp/load.err)"
+		echo "BENCH-ERROR $1 $2 $3 $(head -n 1 /tmp/load.err)"
 		return
 	}
 	_m1=$(meminfo_kb)
@@ -185,13 +199,13 @@ table_run() {	# ROUND N TARGET
 	dm)	_dev=$(dm_dev bench) ;;
 	bstack)	_dev=$(bstack_dev bench) ;;
 	esac
-	run "$1" "lines-$2" "$3" "$_dev" --rw=randread --bs=4k \
+	run "$1" "$2" "$3" "$_dev" --rw=randread --bs=4k \
 		--ioengine=io_uring --iodepth=32
 	case $3 in
 	dm)	bstack-elapsed /tmp/remove.ns dmsetup remove --noudevsync bench ;;
 	bstack)	bstack-elapsed /tmp/remove.ns bstackctl remove bench ;;
-	esac || echo "BENCH-ERROR $1 lines-$2 $3 the remove failed"
-	echo "BENCH-LOAD $1 lines-$2 $3 $(cat /tmp/load.ns) $(cat /tmp/remove.ns) $((_m1 - _m0))"
+	esac || echo "BENCH-ERROR $1 $2 $3 the remove failed"
+	echo "BENCH-LOAD $1 $2 $3 $(cat /tmp/load.ns) $(cat /tmp/remove.ns) $((_m1 - _m0))"
 }
 
 # The devices axis: DEVICES one-line devices over nb0 (2048 sectors each,

@@ -239,7 +239,8 @@ def table_axis(result, loads, outdir, kernel):
     result["tables"] = axis
 
     lines = ["", "table size: 4k random reads (io_uring QD32) over all of null_blk"
-             " through N linear lines; load and remove in guest ms"
+             " through N linear lines, and over 8 null_blk through one line"
+             " striped in 64 KiB chunks; load and remove in guest ms"
              + (" (instructions / 10^6)" if icount else "")
              + ", kernel memory (SUnreclaim + VmallocUsed) in KiB"]
     head = "%9s  %-7s %9s %11s %10s %10s  %s" % (
@@ -268,6 +269,34 @@ def table_axis(result, loads, outdir, kernel):
                 "%.1f" % r["load_ms"] if "load_ms" in r else "-",
                 "%.1f" % r["remove_ms"] if "remove_ms" in r else "-",
                 "%.0f" % r["kernel_kib"] if "kernel_kib" in r else "-", vs))
+    striped = {}
+    for t in ("dm", "bstack"):
+        w = result["workloads"].get("striped-8", {}).get(t)
+        ls = [l for l in loads if l[0] == "striped-8" and l[1] == t]
+        if w:
+            striped[t] = {"iops": w["iops_median"],
+                          "insn_per_io": 1e9 / w["iops_median"]
+                          if icount and w["iops_median"] else None}
+            if ls:
+                striped[t]["load_ms"] = statistics.median(l[2] for l in ls) / 1e6
+                striped[t]["remove_ms"] = statistics.median(l[3] for l in ls) / 1e6
+                striped[t]["kernel_kib"] = statistics.median(l[4] for l in ls)
+    if striped:
+        axis["striped-8"] = striped
+    for t in ("dm", "bstack"):
+        if t not in striped:
+            continue
+        r = striped[t]
+        cost = r["insn_per_io"] if icount else r["iops"]
+        vs = ""
+        if t == "bstack" and "dm" in striped and icount and cost:
+            vs = "insn/IO %s" % ("met" if cost <= striped["dm"]["insn_per_io"]
+                                 else "MISSED")
+        lines.append("%9s  %-7s %9s %11s %10s %10s  %s" % (
+            "8 stripes", t, "%.0f" % cost if cost else "-",
+            "%.1f" % r["load_ms"] if "load_ms" in r else "-",
+            "%.1f" % r["remove_ms"] if "remove_ms" in r else "-",
+            "%.0f" % r["kernel_kib"] if "kernel_kib" in r else "-", vs))
     lines.extend("note: " + n for n in result["info"].get("notes", [])
                  if n.startswith("lines-"))
     if icount and len(sizes) > 1:

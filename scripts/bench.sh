@@ -80,7 +80,9 @@ case " $axes " in
 *" tables "*)
 	for n in $sizes; do
 		limit=$((limit + rounds * 2 * (secs + 8 + n / 30000) * slow))
-	done ;;
+	done
+	# and the striped table.
+	limit=$((limit + rounds * 2 * (secs + 8) * slow)) ;;
 esac
 # A device's creation and removal take about 0.1 s of guest time, tool
 # and shell included, on dm or bstack; a reload about 0.05 s, and fio's
