@@ -834,8 +834,8 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 	 * A table that runs is killed now and waited for once the disk is
 	 * gone, so that the grace periods of its reference and of the queue's
 	 * freeze in del_gendisk() pass side by side. A bio that comes in
-	 * meanwhile finds no table and fails; one in flight keeps the table
-	 * and its devices until it ends. A suspend has drained the table.
+	 * meanwhile finds no table and fails; one in flight keeps the table,
+	 * its devices and @bd until it ends. A suspend has drained the table.
 	 */
 	if (live && !bd->suspended) {
 		percpu_ref_kill(&live->ref);
@@ -859,13 +859,15 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 		bdev_thaw(disk->part0);
 		bd->frozen = false;
 	}
-	/* A flush with data may have handed its data to the worker. */
-	flush_work(&bd->requeue_work);
 	del_gendisk(disk);
-	if (live) {
+	if (live)
 		wait_for_completion(&live->released);
-		bstack_table_destroy(live);
-	}
+	/*
+	 * A flush with data may have handed its data to the worker, until
+	 * the last bio was in; on the dead disk it fails.
+	 */
+	flush_work(&bd->requeue_work);
+	bstack_table_destroy(live);
 	/* A WAIT_EVENT on this device wakes up to find it gone. */
 	atomic_inc(&bstack_event_seq);
 	wake_up_all(&bstack_event_wq);
