@@ -10,12 +10,13 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/completion.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
-#include <linux/percpu-refcount.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/bstack.h>
 
@@ -188,10 +189,12 @@ struct bstack_stripe_geom {
  *		those of one bucket when they are not (bstack_table_index()).
  *		@index[@nr_buckets] is the last target.
  * @lowers:	distinct lower devices, each opened once.
- * @ref:	held by the table's live slot and by each bio in flight on
- *		it; when a suspend or a removal kills it, @released completes
- *		after the last bio is in. A resume brings it back to life, or
- *		destroys it when another table takes its place.
+ * @users:	per cpu, the bios and calls in flight on the table: each
+ *		gets it on one cpu and may put it on another, so only the
+ *		sum means anything (bstack_table_tryget_live_rcu()).
+ * @dying:	set when a suspend or a removal kills the table: no bio
+ *		gets it after. A resume brings it back to life, or destroys
+ *		it when another table takes its place.
  * @err:	where construction writes why it failed (BSTACK_ERROR_LEN).
  * @flush_hooks: some target has a @flush hook.
  * @poll:	the device polls: BSTACK_FEAT_POLL is on in @features.
@@ -212,8 +215,8 @@ struct bstack_table {
 	struct bstack_target *targets;
 	struct list_head lowers;
 	unsigned int num_lowers;
-	struct percpu_ref ref;
-	struct completion released;
+	unsigned long __percpu *users;
+	bool dying;
 	char *err;
 	bool flush_hooks;
 	bool poll;
@@ -435,6 +438,11 @@ int bstack_table_add_target(struct bstack_table *t, const char *type,
 int bstack_table_complete(struct bstack_table *t);
 void bstack_table_unlink_holders(struct bstack_table *t);
 void bstack_table_destroy(struct bstack_table *t);
+void bstack_table_kill(struct bstack_table *t);
+bool bstack_table_drained(struct bstack_table *t);
+long bstack_table_wait_drained(struct bstack_table *t, long timeout);
+void bstack_table_drain(struct bstack_table *t);
+void bstack_table_revive(struct bstack_table *t);
 struct bstack_table *bstack_table_from_specs(struct bstack_device *bd,
 					     const void *buf, size_t len,
 					     unsigned int count,
@@ -455,6 +463,44 @@ typedef int (*bstack_type_fn)(const struct bstack_target_type *type,
 			      void *data);
 int bstack_walk_target_types(bstack_type_fn fn, void *data);
 void bstack_unregister_target(struct bstack_target_type *type);
+
+/*
+ * A table's users are counted per cpu, as dm counts a device's bios in
+ * flight, and a suspend or a removal waits for the count to drain. A
+ * percpu_ref would count them as cheaply, but its kill waits for a normal
+ * RCU grace period before the count can be read (16 to 25 ms of guest
+ * time, most of a reload); bstack_table_drain() waits for an expedited
+ * one, as dm_sync_table() does.
+ *
+ * A user gets the table under rcu_read_lock() and puts it under it too:
+ * once the kill's grace period has passed, every user that saw the table
+ * alive has counted itself, and every put that comes after saw it dying
+ * and wakes the waiter.
+ */
+extern struct wait_queue_head bstack_drain_wq;
+
+static inline bool bstack_table_tryget_live_rcu(struct bstack_table *t)
+{
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
+			 "a table is got under rcu_read_lock()");
+	if (unlikely(READ_ONCE(t->dying)))
+		return false;
+	this_cpu_inc(*t->users);
+	return true;
+}
+
+static inline void bstack_table_put(struct bstack_table *t)
+{
+	bool dying;
+
+	rcu_read_lock();
+	dying = READ_ONCE(t->dying);
+	/* The last touch of @t: a drain that sees it may free the table. */
+	this_cpu_dec(*t->users);
+	rcu_read_unlock();
+	if (unlikely(dying))
+		wake_up_all(&bstack_drain_wq);
+}
 
 /**
  * bstack_table_find_target - the target that maps @sector

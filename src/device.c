@@ -545,10 +545,8 @@ static void bstack_device_revive(struct bstack_device *bd)
 {
 	struct bstack_table *t = bstack_device_table(bd, false);
 
-	if (t) {
-		percpu_ref_reinit(&t->ref);
-		reinit_completion(&t->released);
-	}
+	if (t)
+		bstack_table_revive(t);
 	bstack_device_unsuspend(bd);
 }
 
@@ -589,20 +587,13 @@ int bstack_device_suspend(struct bstack_device *bd, unsigned int flags,
 	WRITE_ONCE(bd->suspended, true);
 	spin_unlock_irq(&bd->lock);
 	if (t) {
-		/* No new bio gets the table; the last one in completes this. */
-		percpu_ref_kill(&t->ref);
-		left = wait_for_completion_interruptible_timeout(&t->released,
+		/* No new bio gets the table; the last one in wakes this. */
+		bstack_table_kill(t);
+		left = bstack_table_wait_drained(t,
 				timeout ?: MAX_SCHEDULE_TIMEOUT);
 		if (left <= 0) {
-			/*
-			 * Back to work. A bio that ended meanwhile may still be
-			 * in the table's release callback: percpu_ref_put()
-			 * runs it under rcu_read_lock(), so after a grace
-			 * period it is gone and the completion can be reset.
-			 */
-			percpu_ref_resurrect(&t->ref);
-			synchronize_rcu();
-			reinit_completion(&t->released);
+			/* Back to work. */
+			bstack_table_revive(t);
 			bstack_device_unsuspend(bd);
 			if (left)
 				snprintf(err, BSTACK_ERROR_LEN,
@@ -831,14 +822,14 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 	bd->inactive = NULL;
 	mutex_unlock(&bstack_devices_lock);
 	/*
-	 * A table that runs is killed now and waited for once the disk is
-	 * gone, so that the grace periods of its reference and of the queue's
-	 * freeze in del_gendisk() pass side by side. A bio that comes in
+	 * A table that runs is killed now and drained once the disk is gone,
+	 * so that its bios end while del_gendisk() freezes the queue and
+	 * waits for its own grace periods. A bio that comes in
 	 * meanwhile finds no table and fails; one in flight keeps the table,
 	 * its devices and @bd until it ends. A suspend has drained the table.
 	 */
 	if (live && !bd->suspended) {
-		percpu_ref_kill(&live->ref);
+		bstack_table_kill(live);
 		bstack_table_unlink_holders(live);
 	} else {
 		bstack_table_destroy(live);
@@ -861,7 +852,7 @@ int bstack_device_remove(struct bstack_device *bd, unsigned int flags,
 	}
 	del_gendisk(disk);
 	if (live)
-		wait_for_completion(&live->released);
+		bstack_table_drain(live);
 	/*
 	 * A flush with data may have handed its data to the worker, until
 	 * the last bio was in; on the dead disk it fails.

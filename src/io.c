@@ -190,7 +190,7 @@ static void bstack_io_complete(struct bstack_io *io)
 		bio_endio(orig);
 	}
 	/* Last: once the table is released, the device may go away. */
-	percpu_ref_put(&t->ref);
+	bstack_table_put(t);
 }
 
 /**
@@ -480,7 +480,7 @@ static void bstack_io_start_acct(struct bstack_device *bd,
 static void bstack_bio_wouldblock(struct bstack_device *bd,
 				  struct bstack_table *t, struct bio *bio)
 {
-	percpu_ref_put(&t->ref);
+	bstack_table_put(t);
 	if (bio_flagged(bio, BIO_CHAIN)) {
 		bio->bi_opf &= ~REQ_NOWAIT;
 		bstack_requeue(bd, bio);
@@ -650,12 +650,12 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	bool split;
 
 	if (unlikely(!ti)) {
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 		bio_io_error(bio);
 		return;
 	}
 	if (unlikely(bd->readonly && op_is_write(bio_op(bio)))) {
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 		bio_io_error(bio);
 		return;
 	}
@@ -689,7 +689,7 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	 * it (the table was swapped since the block layer checked the bio).
 	 */
 	if (unlikely(bstack_bio_refused_whole(bio, ti, split))) {
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 		bio->bi_status = BLK_STS_INVAL;
 		bio_endio(bio);
 		return;
@@ -706,7 +706,7 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		 * Waiting, only a refusal fails: bio_split() takes no atomic
 		 * write or zone append, which never get here split (above).
 		 */
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 		bio_io_error(bio);
 		return;
 	}
@@ -761,7 +761,7 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 		if (status) {
 			this_cpu_inc(bd->stats->errors);
 			bstack_device_event(bd);
-			percpu_ref_put(&t->ref);
+			bstack_table_put(t);
 			bio->bi_status = status;
 			bio_endio(bio);
 			return;
@@ -794,7 +794,7 @@ static void bstack_flush(struct bstack_device *bd, struct bstack_table *t,
 	if (bio_sectors(bio)) {
 		bstack_map_bio(bd, t, bio);
 	} else {
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 		bio_endio(bio);
 	}
 }
@@ -836,7 +836,7 @@ static struct bstack_table *bstack_get_live_table(struct bstack_device *bd,
 	for (;;) {
 		rcu_read_lock();
 		t = rcu_dereference(bd->live);
-		if (likely(t && percpu_ref_tryget_live_rcu(&t->ref))) {
+		if (likely(t && bstack_table_tryget_live_rcu(t))) {
 			rcu_read_unlock();
 			return t;
 		}

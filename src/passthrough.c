@@ -17,7 +17,7 @@
 /**
  * bstack_passthrough_get - the lower device a call on @bdev goes to
  * @bdev:	the bstack device
- * @tp:		the live table, held; drop it with percpu_ref_put()
+ * @tp:		the live table, held; drop it with bstack_table_put()
  * @lower:	its one lower device
  *
  * Returns 0 when the line maps all of @lower, 1 when only a part, or
@@ -36,7 +36,7 @@ static int bstack_passthrough_get(struct block_device *bdev,
 
 	rcu_read_lock();
 	t = rcu_dereference(bd->live);
-	live = t && percpu_ref_tryget_live_rcu(&t->ref);
+	live = t && bstack_table_tryget_live_rcu(t);
 	rcu_read_unlock();
 	if (!t)
 		return -ENOTTY;
@@ -44,7 +44,7 @@ static int bstack_passthrough_get(struct block_device *bdev,
 		return -EAGAIN;
 	ti = &t->targets[0];
 	if (t->num_targets != 1 || !ti->type->prepare_ioctl) {
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 		return -ENOTTY;
 	}
 	*tp = t;
@@ -67,7 +67,7 @@ int bstack_ioctl(struct block_device *bdev, blk_mode_t mode, unsigned int cmd,
 		r = -ENOTTY;
 	else
 		r = lower->bd_disk->fops->ioctl(lower, mode, cmd, arg);
-	percpu_ref_put(&t->ref);
+	bstack_table_put(t);
 	return r;
 }
 
@@ -103,7 +103,7 @@ static int bstack_call_pr(struct block_device *bdev, bstack_pr_fn fn,
 		return r;
 	ops = lower->bd_disk->fops->pr_ops;
 	r = ops ? fn(ops, lower, pr) : -EOPNOTSUPP;
-	percpu_ref_put(&t->ref);
+	bstack_table_put(t);
 	return r;
 }
 

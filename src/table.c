@@ -130,11 +130,72 @@ int bstack_ti_error(struct bstack_target *ti, const char *fmt, ...)
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_ti_error);
 
-static void bstack_table_released(struct percpu_ref *ref)
-{
-	struct bstack_table *t = container_of(ref, struct bstack_table, ref);
+/* Where the drains of every table wait: see bstack_table_put(). */
+DECLARE_WAIT_QUEUE_HEAD(bstack_drain_wq);
+EXPORT_SYMBOL_IF_KUNIT(bstack_drain_wq);
 
-	complete(&t->released);
+/**
+ * bstack_table_kill - no bio gets @t from now on
+ * @t:		a live table
+ *
+ * Those in flight keep it until they are in: bstack_table_drain() or
+ * bstack_table_wait_drained() waits for them, bstack_table_revive() lets
+ * bios get the table again.
+ */
+void bstack_table_kill(struct bstack_table *t)
+{
+	WRITE_ONCE(t->dying, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_kill);
+
+void bstack_table_revive(struct bstack_table *t)
+{
+	WRITE_ONCE(t->dying, false);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_revive);
+
+/**
+ * bstack_table_drained - whether no user holds the killed table @t
+ * @t:		the table
+ *
+ * After the kill's grace period no user gets @t, so the counts only go
+ * down: a sum read while they do is at least the true one, and zero only
+ * when it is.
+ */
+bool bstack_table_drained(struct bstack_table *t)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(t->users, cpu);
+	return !sum;
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_drained);
+
+/**
+ * bstack_table_wait_drained - wait for the users of the killed table @t
+ * @t:		the table
+ * @timeout:	in jiffies, or MAX_SCHEDULE_TIMEOUT
+ *
+ * Returns what wait_event_interruptible_timeout() does: more than 0 when
+ * the last user is in, 0 when the time ran out, -ERESTARTSYS on a signal.
+ */
+long bstack_table_wait_drained(struct bstack_table *t, long timeout)
+{
+	/* Every user that got @t before the kill is counted after this. */
+	synchronize_rcu_expedited();
+	return wait_event_interruptible_timeout(bstack_drain_wq,
+						bstack_table_drained(t),
+						timeout);
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_wait_drained);
+
+/* Wait for the users of the killed table @t, however long they take. */
+void bstack_table_drain(struct bstack_table *t)
+{
+	synchronize_rcu_expedited();
+	wait_event(bstack_drain_wq, bstack_table_drained(t));
 }
 
 /**
@@ -202,16 +263,14 @@ struct bstack_table *bstack_table_alloc(struct bstack_device *bd,
 	t->targets = kvcalloc(max_targets, sizeof(*t->targets), GFP_KERNEL);
 	if (!t->ends || !t->targets)
 		goto out_free;
-	/* A suspend kills the reference and a resume brings it back. */
-	if (percpu_ref_init(&t->ref, bstack_table_released,
-			    PERCPU_REF_ALLOW_REINIT, GFP_KERNEL))
+	t->users = alloc_percpu(unsigned long);
+	if (!t->users)
 		goto out_free;
 	t->bd = bd;
 	t->mode = mode;
 	t->max_targets = max_targets;
 	t->err = err;
 	INIT_LIST_HEAD(&t->lowers);
-	init_completion(&t->released);
 	return t;
 
 out_free:
@@ -414,7 +473,7 @@ void bstack_table_destroy(struct bstack_table *t)
 		bstack_bdev_close(l->bdev, &l->ref);
 		kfree(l);
 	}
-	percpu_ref_exit(&t->ref);
+	free_percpu(t->users);
 	kvfree(t->index);
 	kvfree(t->targets);
 	kvfree(t->ends);

@@ -77,7 +77,7 @@ static struct bstack_table *bstack_zone_table(struct bstack_device *bd,
 	}
 	rcu_read_lock();
 	t = rcu_dereference(bd->live);
-	*held = t && percpu_ref_tryget_live_rcu(&t->ref);
+	*held = t && bstack_table_tryget_live_rcu(t);
 	rcu_read_unlock();
 	if (!*held) {
 		*r = t ? -EAGAIN : -EIO;
@@ -120,7 +120,7 @@ BSTACK_REPORT_ZONES_FN(bstack_report_zones)
 		}
 	}
 	if (held)
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 	return rep.error ?: rep.idx;
 }
 
@@ -334,7 +334,7 @@ static void bstack_reset_all_work(struct work_struct *work)
 	z->bio->bi_status = errno_to_blk_status(z->r);
 	bio_endio(z->bio);
 	/* Last: once the table is released, the device may go away. */
-	percpu_ref_put(&t->ref);
+	bstack_table_put(t);
 	kfree(z);
 }
 
@@ -353,7 +353,7 @@ void bstack_zone_reset_all(struct bstack_table *t, struct bio *bio)
 	struct bstack_reset_all *z = kzalloc(sizeof(*z), GFP_NOIO);
 
 	if (!z) {
-		percpu_ref_put(&t->ref);
+		bstack_table_put(t);
 		bio->bi_status = BLK_STS_RESOURCE;
 		bio_endio(bio);
 		return;

@@ -764,9 +764,9 @@ static void io_exit(struct kunit *test)
 {
 	struct io_ctx *ctx = test->priv;
 
-	/* Every io put its table reference: the kill completes at once. */
-	percpu_ref_kill(&ctx->t->ref);
-	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ctx->t->released, HZ));
+	/* Every io put the table: it drains at once. */
+	bstack_table_kill(ctx->t);
+	KUNIT_EXPECT_GT(test, bstack_table_wait_drained(ctx->t, HZ), 0);
 	bstack_table_destroy(ctx->t);
 	bio_put(ctx->orig);
 	__free_pages(ctx->page, 4);
@@ -775,9 +775,15 @@ static void io_exit(struct kunit *test)
 }
 
 /* Cut a piece off ctx->orig, as the submit path does, with a table ref. */
-static struct bstack_io *piece(struct io_ctx *ctx, unsigned int sectors)
+static struct bstack_io *piece(struct kunit *test, unsigned int sectors)
 {
-	percpu_ref_get(&ctx->t->ref);
+	struct io_ctx *ctx = test->priv;
+	bool got;
+
+	rcu_read_lock();
+	got = bstack_table_tryget_live_rcu(ctx->t);
+	rcu_read_unlock();
+	KUNIT_ASSERT_TRUE(test, got);
 	return bstack_io_alloc_piece(&ctx->bd, ctx->t, ctx->orig, sectors,
 				     GFP_NOIO);
 }
@@ -791,7 +797,7 @@ static void end_clone(struct bio *clone, blk_status_t status)
 static void io_whole_bio(struct kunit *test)
 {
 	struct io_ctx *ctx = test->priv;
-	struct bstack_io *io = piece(ctx, 128);
+	struct bstack_io *io = piece(test, 128);
 
 	KUNIT_EXPECT_EQ(test, io->clone.bio.bi_iter.bi_sector, 1000);
 	KUNIT_EXPECT_EQ(test, io->clone.bio.bi_iter.bi_size, 128 << 9);
@@ -836,7 +842,7 @@ static void io_split_out_of_order(struct kunit *test)
 	unsigned int i;
 
 	for (i = 0; i < 3; i++) {
-		io[i] = piece(ctx, lens[i]);
+		io[i] = piece(test, lens[i]);
 		KUNIT_EXPECT_EQ(test, io[i]->clone.bio.bi_iter.bi_sector, sector);
 		KUNIT_EXPECT_EQ(test, io[i]->clone.bio.bi_iter.bi_size,
 				lens[i] << 9);
@@ -867,7 +873,7 @@ static void io_clones_out_of_order(struct kunit *test)
 		BLK_STS_OK, BLK_STS_MEDIUM, BLK_STS_IOERR, BLK_STS_OK,
 	};
 	struct io_ctx *ctx = test->priv;
-	struct bstack_io *io = piece(ctx, 128);
+	struct bstack_io *io = piece(test, 128);
 	struct bio *clones[4];
 	unsigned int i;
 
@@ -886,6 +892,98 @@ static void io_clones_out_of_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
 	/* Clone 2 ended first with an error: IOERR, not MEDIUM. */
 	KUNIT_EXPECT_EQ(test, ctx->status, BLK_STS_IOERR);
+}
+
+/* A table put, or a clone ended, a while from now on another cpu. */
+struct put_later {
+	struct delayed_work work;
+	struct bstack_table *t;
+	struct bio *clone;	/* ended instead of a put, when set */
+};
+
+static void put_later_fn(struct work_struct *work)
+{
+	struct put_later *p = container_of(to_delayed_work(work),
+					   struct put_later, work);
+
+	if (p->clone)
+		end_clone(p->clone, BLK_STS_OK);
+	else
+		bstack_table_put(p->t);
+}
+
+static void put_later_start(struct put_later *p)
+{
+	unsigned int cpu = cpumask_any_but(cpu_online_mask,
+					   raw_smp_processor_id());
+
+	INIT_DELAYED_WORK(&p->work, put_later_fn);
+	/* Long enough for the wait to be asleep when it comes. */
+	if (cpu < nr_cpu_ids)
+		schedule_delayed_work_on(cpu, &p->work, msecs_to_jiffies(100));
+	else
+		schedule_delayed_work(&p->work, msecs_to_jiffies(100));
+}
+
+static bool tryget(struct bstack_table *t)
+{
+	bool got;
+
+	rcu_read_lock();
+	got = bstack_table_tryget_live_rcu(t);
+	rcu_read_unlock();
+	return got;
+}
+
+/*
+ * A killed table takes no new user and drains when the last one puts it,
+ * wherever it does; revived, it takes users again.
+ */
+static void io_table_kill(struct kunit *test)
+{
+	struct io_ctx *ctx = test->priv;
+	struct put_later *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_TRUE(test, tryget(ctx->t));
+	bstack_table_kill(ctx->t);
+	KUNIT_EXPECT_FALSE(test, tryget(ctx->t));
+	/* One user holds it: the wait runs out. */
+	KUNIT_EXPECT_EQ(test, bstack_table_wait_drained(ctx->t, 2), 0);
+	KUNIT_EXPECT_FALSE(test, bstack_table_drained(ctx->t));
+	/*
+	 * The put, on another cpu, wakes the wait. A wait nobody wakes
+	 * would find the table drained only when it runs out, and return 1.
+	 */
+	p->t = ctx->t;
+	put_later_start(p);
+	KUNIT_EXPECT_GT(test, bstack_table_wait_drained(ctx->t, 30 * HZ),
+			15 * HZ);
+	flush_delayed_work(&p->work);
+	KUNIT_EXPECT_TRUE(test, bstack_table_drained(ctx->t));
+	bstack_table_revive(ctx->t);
+	KUNIT_EXPECT_TRUE(test, tryget(ctx->t));
+	KUNIT_EXPECT_FALSE(test, bstack_table_drained(ctx->t));
+	bstack_table_put(ctx->t);
+}
+
+/* A drain waits for an io in flight, which ends its bio before the put. */
+static void io_table_drain_waits_for_io(struct kunit *test)
+{
+	struct io_ctx *ctx = test->priv;
+	struct put_later *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	struct bstack_io *io;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	io = piece(test, 128);
+	KUNIT_ASSERT_NOT_NULL(test, io);
+	bstack_table_kill(ctx->t);
+	p->clone = &io->clone.bio;
+	put_later_start(p);
+	KUNIT_EXPECT_GT(test, bstack_table_wait_drained(ctx->t, 30 * HZ),
+			15 * HZ);
+	KUNIT_EXPECT_EQ(test, ctx->ended, 1);
+	flush_delayed_work(&p->work);
 }
 
 static int bstack_suite_init(struct kunit_suite *suite)
@@ -937,6 +1035,8 @@ static struct kunit_case bstack_io_cases[] = {
 	KUNIT_CASE(io_whole_bio),
 	KUNIT_CASE_PARAM(io_split_out_of_order, order_gen_params),
 	KUNIT_CASE(io_clones_out_of_order),
+	KUNIT_CASE(io_table_kill),
+	KUNIT_CASE(io_table_drain_waits_for_io),
 	{}
 };
 

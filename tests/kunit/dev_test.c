@@ -1066,7 +1066,7 @@ static void state_machine(struct kunit *test)
 	/* suspend: the same table, dead until resume. */
 	KUNIT_ASSERT_EQ_MSG(test, suspend(test, 0), 0, "%s", ctx->err);
 	KUNIT_EXPECT_TRUE(test, bd->suspended);
-	KUNIT_EXPECT_TRUE(test, percpu_ref_is_zero(&t->ref));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(t->dying) && bstack_table_drained(t));
 	/* Suspending again is no error and changes nothing. */
 	events = atomic_read(&bd->event_nr);
 	KUNIT_EXPECT_EQ(test, suspend(test, 0), 0);
@@ -1078,7 +1078,7 @@ static void state_machine(struct kunit *test)
 	mutex_lock(&bstack_devices_lock);
 	KUNIT_EXPECT_PTR_EQ(test, bstack_device_table(bd, false), t);
 	mutex_unlock(&bstack_devices_lock);
-	KUNIT_EXPECT_FALSE(test, percpu_ref_is_zero(&t->ref));
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(t->dying));
 	KUNIT_EXPECT_GT(test, atomic_read(&bd->event_nr), events);
 
 	/* suspend, reload (a table over another device), resume. */
