@@ -195,6 +195,7 @@ struct bstack_stripe_geom {
  * @dying:	set when a suspend or a removal kills the table: no bio
  *		gets it after. A resume brings it back to life, or destroys
  *		it when another table takes its place.
+ * @rcu:	frees the table: see bstack_table_destroy().
  * @err:	where construction writes why it failed (BSTACK_ERROR_LEN).
  * @flush_hooks: some target has a @flush hook.
  * @poll:	the device polls: BSTACK_FEAT_POLL is on in @features.
@@ -217,6 +218,7 @@ struct bstack_table {
 	unsigned int num_lowers;
 	unsigned long __percpu *users;
 	bool dying;
+	struct rcu_head rcu;
 	char *err;
 	bool flush_hooks;
 	bool poll;

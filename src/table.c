@@ -453,7 +453,13 @@ void bstack_table_unlink_holders(struct bstack_table *t)
 	}
 }
 
-/* Undo the constructors and close the lower devices; @t is not live. */
+/*
+ * Undo the constructors and close the lower devices; @t is not live. It
+ * may have been a moment ago: a bio that read the device's live pointer
+ * just before a resume or a removal replaced it may yet look at @t->dying
+ * (no more: the table was killed and drained), so the table itself is
+ * freed after a grace period.
+ */
 void bstack_table_destroy(struct bstack_table *t)
 {
 	struct bstack_lower *l, *next;
@@ -477,7 +483,7 @@ void bstack_table_destroy(struct bstack_table *t)
 	kvfree(t->index);
 	kvfree(t->targets);
 	kvfree(t->ends);
-	kfree(t);
+	kfree_rcu(t, rcu);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_table_destroy);
 
