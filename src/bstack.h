@@ -499,9 +499,10 @@ static inline void bstack_table_put(struct bstack_table *t)
 	dying = READ_ONCE(t->dying);
 	/* The last touch of @t: a drain that sees it may free the table. */
 	this_cpu_dec(*t->users);
-	rcu_read_unlock();
+	/* Inside the read section, which the module's unload waits for. */
 	if (unlikely(dying))
 		wake_up_all(&bstack_drain_wq);
+	rcu_read_unlock();
 }
 
 /**
