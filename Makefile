@@ -12,8 +12,9 @@
 #   make torture [TORTURE_SECS=N]  the reliability cases on the debug
 #                             kernel, the concurrency torture N seconds long
 #   make bench [BENCH_ROUNDS=N] [BENCH_SECS=S] [BENCH_CLOCK=icount|wall]
-#                             bstack against raw null_blk and dm, in QEMU
-#                             on the stock kernel
+#              [BENCH_AXES=...] [BENCH_KERNELS="6.1 6.12 unstable"]
+#                             bstack against raw null_blk, dm and md
+#                             raid0, in QEMU on each stock kernel
 #   make profile [PROFILE_WORKLOAD=W]  guest instructions per I/O, by
 #                             function, for raw null_blk, dm and bstack
 #   make install [DESTDIR=D] [PREFIX=/usr/local] [KDIR=...]

@@ -27,6 +27,13 @@
 RAMP=1
 [ -z "$PROFILE" ] || ROUNDS=1 RAMP=0
 
+# A kernel booted with maxcpus=1 (6.1, see scripts/bench.sh) brings up its
+# other CPUs here.
+for _c in /sys/devices/system/cpu/cpu[0-9]*/online; do
+	[ -f "$_c" ] && [ "$(cat "$_c")" = 0 ] || continue
+	echo 1 > "$_c" || echo "BENCH-NOTE ${_c%/online}: could not be brought online"
+done
+
 if [ -n "${BENCH_DEV0:-}" ]; then
 	nb0=$BENCH_DEV0
 	nb1=${BENCH_DEV1:?BENCH_DEV1, the second disk, is not set}
@@ -65,12 +72,28 @@ for kind in linear striped segments polled; do
 done
 seg_sectors=$(awk '{ s = $1 + $2 } END { print s }' /tmp/segments.table)
 
-# dm and bstack cannot both claim null_blk: each run makes its device from
-# the table, and removes it after.
-up() {	# up dm|bstack KIND: make the device, print its /dev path
+# md raid0 is the striped workloads' third peer: an array with no
+# superblock (mdadm --build) over the same two devices, in chunks of the
+# same 64 KiB as the striped table's 128 sectors.
+md=
+if [ -f /lib/kmod/raid0.ko ] && command -v mdadm > /dev/null; then
+	if insmod /lib/kmod/raid0.ko 2> /tmp/raid0.err; then
+		md=/dev/md0
+	else
+		echo "BENCH-NOTE no md raid0: insmod raid0: $(head -n 1 /tmp/raid0.err)"
+	fi
+else
+	echo "BENCH-NOTE no md raid0: the initramfs has no raid0.ko or no mdadm"
+fi
+
+# dm, md and bstack cannot all claim null_blk: each run makes its device
+# from the table, and removes it after.
+up() {	# up dm|md|bstack KIND: make the device, print its /dev path
 	case $1 in
 	dm)	must "dmsetup create" dmsetup create bench --noudevsync \
 			< "/tmp/$2.table" && dm_dev bench ;;
+	md)	must "mdadm --build" mdadm --build "$md" --level=0 --chunk=64 \
+			--raid-devices=2 "$nb0" "$nb1" && echo "$md" ;;
 	bstack)	must "bstackctl create" bstackctl create bench \
 			< "/tmp/$2.table" && bstack_dev bench ;;
 	esac
@@ -78,10 +101,11 @@ up() {	# up dm|bstack KIND: make the device, print its /dev path
 down() {
 	case $1 in
 	dm)	must "dmsetup remove" dmsetup remove --noudevsync bench ;;
+	md)	must "mdadm --stop" mdadm --stop "$md" ;;
 	bstack)	must "bstackctl remove" bstackctl remove bench ;;
 	esac
 }
-cleanup_push "dmsetup remove --noudevsync bench 2>/dev/null; bstackctl remove bench 2>/dev/null; true"
+cleanup_push "dmsetup remove --noudevsync bench 2>/dev/null; bstackctl remove bench 2>/dev/null; [ -z \"$md\" ] || mdadm --stop $md 2>/dev/null; true"
 
 cpu_jiffies() {	# busy total, from the "cpu" line of /proc/stat
 	awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8; total = busy + $5 + $6
@@ -110,7 +134,7 @@ run() {
 
 # workload NAME KIND FIO-ARGS...: the fio arguments of a workload, on the
 # raw device and the pair of KIND.
-WORKLOADS='randread-qd32 randread-qd1 randwrite-qd32 seqread-128k mixed-70-30 striped-randread segments-randread polled-randread'
+WORKLOADS='randread-qd32 randread-qd1 randwrite-qd32 seqread-128k mixed-70-30 striped-randread striped-seqread-1m segments-randread polled-randread'
 args() {
 	case $1 in
 	randread-qd32)	echo "linear --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
@@ -119,6 +143,7 @@ args() {
 	seqread-128k)	echo "linear --rw=read --bs=128k --ioengine=libaio --iodepth=8" ;;
 	mixed-70-30)	echo "linear --rw=randrw --rwmixread=70 --bs=4k --ioengine=io_uring --iodepth=32" ;;
 	striped-randread) echo "striped --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
+	striped-seqread-1m) echo "striped --rw=read --bs=1m --ioengine=libaio --iodepth=8" ;;
 	segments-randread) echo "segments --rw=randread --bs=4k --ioengine=io_uring --iodepth=32 --size=$((seg_sectors / 2048))m" ;;
 	# io_uring IOPOLL: fio polls each read to its end, with no interrupt.
 	polled-randread) echo "polled --rw=randread --bs=4k --ioengine=io_uring --hipri --iodepth=1" ;;
@@ -353,6 +378,10 @@ while [ -n "$WORKLOADS" ] && [ $r -lt "$ROUNDS" ]; do
 		2) order="dm bstack raw" ;;
 		0) order="bstack raw dm" ;;
 		esac
+		# The striped workloads have md too, next to dm.
+		if [ "$kind" = striped ] && [ -n "$md" ]; then
+			order=$(echo "$order" | sed 's/dm/dm md/')
+		fi
 		for t in $order; do
 			if [ "$t" = raw ]; then
 				raw=$nb0

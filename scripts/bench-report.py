@@ -3,11 +3,12 @@
 
 Usage: bench-report.py SCRIPT_OUT OUTDIR
 
-Per workload and target (raw null_blk, dm, bstack), over the rounds:
-median IOPS, median fio CPU (usr+sys, % of one CPU), median guest CPU
-(busy % of all CPUs, from /proc/stat over the fio run), the guest CPU time
-per I/O in microseconds, and median p99 completion latency. Then the
-ratios bstack/raw and bstack/dm, and the goals of issue 6.
+Per workload and target (raw null_blk, dm, md raid0 for the striped
+workloads, bstack), over the rounds: median IOPS, median fio CPU (usr+sys,
+% of one CPU), median guest CPU (busy % of all CPUs, from /proc/stat over
+the fio run), the guest CPU time per I/O in microseconds, and median p99
+completion latency. Then the ratios bstack/raw, bstack/dm and bstack/md,
+and the goals of issue 15.
 
 The table-size axis (workloads lines-N, with their BENCH-LOAD lines):
 instructions per I/O against the number of lines for dm and bstack, the
@@ -30,13 +31,15 @@ import statistics
 import subprocess
 import sys
 
-TARGETS = ("raw", "dm", "bstack")
-# workload -> (what the goal compares, minimum ratio), from issue 6.
+TARGETS = ("raw", "dm", "md", "bstack")
+# workload -> (what the goal compares, minimum ratio), from issue 15.
 GOALS = {
     "randread-qd32": [("dm", 1.10), ("raw", 0.90)],
-    "seqread-128k": [("dm", 1.0), ("raw", 0.97)],
+    "seqread-128k": [("dm", 1.03), ("raw", 0.97)],
+    "striped-randread": [("dm", 1.03), ("md", 1.05)],
+    "striped-seqread-1m": [("dm", 1.03), ("md", 1.05)],
 }
-DEFAULT_GOAL = [("dm", 1.0)]
+DEFAULT_GOAL = [("dm", 1.03)]
 
 
 def parse(path):
@@ -390,7 +393,7 @@ def main():
                 w[t][k + "_median"] = statistics.median(m[k] for m in ms)
         ratios = {}
         if "bstack" in w:
-            for base in ("raw", "dm"):
+            for base in ("raw", "dm", "md"):
                 if base in w and w[base]["iops_median"]:
                     ratios["bstack/" + base] = (w["bstack"]["iops_median"] /
                                                 w[base]["iops_median"])
@@ -449,8 +452,9 @@ def main():
                     line += " %8.0f" % (1e9 / m["iops_median"])
                 lines.append(line)
         lines.append("")
-        head = "%-18s %12s %11s %16s  %s" % (
-            "workload", "bstack/raw", "bstack/dm", "dm CPU/bstack CPU", "goal")
+        head = "%-18s %12s %11s %11s %16s  %s" % (
+            "workload", "bstack/raw", "bstack/dm", "bstack/md",
+            "dm CPU/bstack CPU", "goal")
         lines.append(head)
         lines.append("-" * len(head))
         for work, w in rows:
@@ -459,8 +463,9 @@ def main():
                              else "%s x%s %s" % ("met" if g["met"] else "MISSED",
                                                  g["need"], g["vs"])
                              for g in w["goals"])
-            lines.append("%-18s %12.3f %11.3f %16.3f  %s" % (
+            lines.append("%-18s %12.3f %11.3f %11s %16.3f  %s" % (
                 work, r.get("bstack/raw", 0), r.get("bstack/dm", 0),
+                "%.3f" % r["bstack/md"] if "bstack/md" in r else "-",
                 r.get("cpu_per_io_dm/bstack", 0), goal))
     lines.extend(table_lines)
     if errors:
@@ -475,7 +480,7 @@ def main():
         # IOPS relative to raw null_blk, per workload: dm and bstack side by side.
         dat = os.path.join(outdir, "bench.dat")
         with open(dat, "w") as f:
-            f.write("workload raw dm bstack\n")
+            f.write("workload raw dm md bstack\n")
             for work, w in rows:
                 raw = w.get("raw", {}).get("iops_median") or 1
                 f.write("%s %s\n" % (work, " ".join(
@@ -494,7 +499,7 @@ set ylabel 'x raw'
 set xtics rotate by -25
 set key top right
 set grid ytics
-plot '%s' using 2:xtic(1) title 'raw', '' using 3 title 'dm', '' using 4 title 'bstack'
+plot '%s' using 2:xtic(1) title 'raw', '' using 3 title 'dm', '' using 4 title 'md raid0', '' using 5 title 'bstack'
 """ % (png, info.get("kernel", "?"), dat)
         try:
             subprocess.run(["gnuplot"], input=plot, text=True, check=True)

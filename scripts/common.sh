@@ -82,4 +82,4 @@ need_pkgs() {
 # Packages every guest run and build needs on the host.
 host_pkgs=(make gcc libc6-dev qemu-system-x86 busybox-static fio cpio kmod
 	   xz-utils gzip zstd dmsetup util-linux udev libudev-dev pkg-config lvm2
-	   sg3-utils btrfs-progs)
+	   sg3-utils btrfs-progs mdadm)

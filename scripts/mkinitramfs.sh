@@ -37,7 +37,7 @@ MODULES="configfs null_blk loop dm_mod ext4 crc32c_generic sd_mod"
 # Modules the cases load themselves, with parameters of their own
 # (load_module in tests/lib.sh): staged, with their dependencies loaded at
 # boot, but not loaded.
-MODULES_ON_DEMAND="scsi_debug tcm_loop btrfs"
+MODULES_ON_DEMAND="scsi_debug tcm_loop btrfs raid0"
 # The guest helpers (make -C tests/helpers), each staged, when built, as
 # /usr/bin/bstack-NAME:
 #   mapcheck	the cases' independent mapping checker
@@ -95,10 +95,10 @@ parse_args() {
 # blkdiscard has -z, which busybox's lacks; losetup and fallocate are
 # util-linux's too, for the write-zeroes case. sg_persist (sg3-utils) and
 # blkzone, for the reservation and zoned cases; mkfs.btrfs, for zone
-# append (037).
+# append (037); mdadm, for make bench's md raid0.
 base_bins() {
 	command -v busybox fio dmsetup lsblk cmp md5sum blkdiscard losetup \
-		fallocate udevadm lvm sg_persist blkzone mkfs.btrfs || true
+		fallocate udevadm lvm sg_persist blkzone mkfs.btrfs mdadm || true
 }
 
 # The host's copies of UDEV_RULES.
