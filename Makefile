@@ -15,8 +15,9 @@
 #              [BENCH_AXES=...] [BENCH_KERNELS="6.1 6.12 unstable"]
 #                             bstack against raw null_blk, dm and md
 #                             raid0, in QEMU on each stock kernel
-#   make profile [PROFILE_WORKLOAD=W]  guest instructions per I/O, by
-#                             function, for raw null_blk, dm and bstack
+#   make profile [PROFILE_WORKLOAD=W] [PROFILE_KERNEL=6.1|6.12|unstable]
+#                             guest instructions per I/O, by function,
+#                             for raw null_blk, dm and bstack
 #   make install [DESTDIR=D] [PREFIX=/usr/local] [KDIR=...]
 #                             bstack.ko for KDIR's kernel (not the running
 #                             one's, unless KDIR says so), bstackctl, its
