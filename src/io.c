@@ -19,9 +19,10 @@
  * piece's clone on its lower device, and ends the pieces that are in.
  *
  * No lock is taken on this path while the device runs: the live table is
- * pinned with an RCU read and a reference on it, the counters are per cpu.
- * bd->lock is taken only when the table is dead (a suspend holds bios) and
- * to hand bios to the requeue worker.
+ * pinned with an RCU read and a per-cpu count of its users, the counters
+ * are per cpu. bd->lock is taken only when the table is dead (a suspend
+ * holds bios) and to hand bios to the requeue worker; bstack_drain_wq's
+ * lock only by the puts of a table being drained, to wake the drain.
  */
 #include <linux/indirect_call_wrapper.h>
 #include <linux/module.h>
