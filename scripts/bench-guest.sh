@@ -228,7 +228,7 @@ table_run() {	# ROUND TABLE TARGET
 		--ioengine=io_uring --iodepth=32
 	case $3 in
 	dm)	bstack-elapsed /tmp/remove.ns dmsetup remove --noudevsync bench ;;
-	bstack)	bstack-elapsed /tmp/remove.ns bstackctl remove bench ;;
+	bstack)	bstack-elapsed /tmp/remove.ns bstackctl remove --noudevsync bench ;;
 	esac || echo "BENCH-ERROR $1 $2 $3 the remove failed"
 	echo "BENCH-LOAD $1 $2 $3 $(cat /tmp/load.ns) $(cat /tmp/remove.ns) $((_m1 - _m0))"
 }
@@ -236,7 +236,7 @@ table_run() {	# ROUND TABLE TARGET
 # The devices axis: DEVICES one-line devices over nb0 (2048 sectors each,
 # side by side) made one after the other, then removed one after the
 # other, as a user's script does it: dmsetup create/remove --noudevsync,
-# bstackctl create --noudevsync and remove. Per round and target:
+# bstackctl create/remove --noudevsync. Per round and target:
 #   BENCH-DEVICES <round> <target> <devices> <create_ns> <remove_ns>
 # the guest time of all the creates and of all the removes.
 devices_axis() {
@@ -265,7 +265,7 @@ devices_run() {	# ROUND TARGET
 	dm)	mk='dmsetup create "$n" --noudevsync --table "$l"'
 		rm='dmsetup remove --noudevsync "$n"' ;;
 	bstack)	mk='bstackctl create "$n" --noudevsync --table "$l"'
-		rm='bstackctl remove "$n"' ;;
+		rm='bstackctl remove --noudevsync "$n"' ;;
 	esac
 	# shellcheck disable=SC2016
 	bstack-elapsed /tmp/create.ns sh -c 'while read -r n l; do '"$mk"' || exit 1; done' \
@@ -285,7 +285,8 @@ devices_run() {	# ROUND TARGET
 # The reload axis: with 4k random reads and writes (io_uring QD32, 70%
 # reads) running on the one-line table over nb0, RELOADS reloads of the
 # same table, each a suspend, a load and a resume, as LVM does them
-# (dmsetup suspend/load/resume --noudevsync; bstackctl suspend/load/resume).
+# (dmsetup suspend/load/resume --noudevsync; bstackctl suspend/load/resume
+# --noudevsync).
 # fio runs until the reloads are done and is stopped then. Per round and
 # target:
 #   BENCH-RELOAD <round> <target> <ns,ns,...> <ios> <json>
@@ -313,7 +314,7 @@ reload_run() {	# ROUND TARGET
 	_dev=$(up "$2" linear) || exit 1
 	case $2 in
 	dm)	rl='dmsetup suspend --noudevsync bench && dmsetup load bench /tmp/linear.table && dmsetup resume --noudevsync bench' ;;
-	bstack)	rl='bstackctl suspend bench && bstackctl load bench /tmp/linear.table && bstackctl resume bench' ;;
+	bstack)	rl='bstackctl suspend bench && bstackctl load bench /tmp/linear.table && bstackctl resume --noudevsync bench' ;;
 	esac
 	fio --name=reload --filename="$_dev" --direct=1 --time_based \
 		--runtime=3600 --rw=randrw --rwmixread=70 --bs=4k \

@@ -119,7 +119,7 @@ def devices_axis(result, devices):
     result["devices"] = axis
     n = next(iter(axis.values()))["devices"]
     lines = ["", "devices: %d one-line devices made one by one, then removed one"
-             " by one (dmsetup --noudevsync, bstackctl); guest ms per device"
+             " by one (dmsetup and bstackctl, --noudevsync); guest ms per device"
              % n]
     head = "%-7s %10s %10s  %s" % ("target", "create ms", "remove ms", "vs dm")
     lines.append(head)
