@@ -774,16 +774,23 @@ static void io_exit(struct kunit *test)
 	free_percpu(ctx->bd.stats);
 }
 
+/* Get @t as the submit path does. */
+static bool tryget(struct bstack_table *t)
+{
+	bool got;
+
+	rcu_read_lock();
+	got = bstack_table_tryget_live_rcu(t);
+	rcu_read_unlock();
+	return got;
+}
+
 /* Cut a piece off ctx->orig, as the submit path does, with a table ref. */
 static struct bstack_io *piece(struct kunit *test, unsigned int sectors)
 {
 	struct io_ctx *ctx = test->priv;
-	bool got;
 
-	rcu_read_lock();
-	got = bstack_table_tryget_live_rcu(ctx->t);
-	rcu_read_unlock();
-	KUNIT_ASSERT_TRUE(test, got);
+	KUNIT_ASSERT_TRUE(test, tryget(ctx->t));
 	return bstack_io_alloc_piece(&ctx->bd, ctx->t, ctx->orig, sectors,
 				     GFP_NOIO);
 }
@@ -923,16 +930,6 @@ static void put_later_start(struct put_later *p)
 		schedule_delayed_work_on(cpu, &p->work, msecs_to_jiffies(100));
 	else
 		schedule_delayed_work(&p->work, msecs_to_jiffies(100));
-}
-
-static bool tryget(struct bstack_table *t)
-{
-	bool got;
-
-	rcu_read_lock();
-	got = bstack_table_tryget_live_rcu(t);
-	rcu_read_unlock();
-	return got;
 }
 
 /*
