@@ -474,50 +474,49 @@ void bstack_unregister_target(struct bstack_target_type *type);
  * time, most of a reload); bstack_table_drain() waits for an expedited
  * one, as dm_sync_table() does.
  *
- * A user gets the table under rcu_read_lock() and puts it under it too:
+ * A user gets the table in an RCU read section and puts it in one too:
  * once the kill's grace period has passed, every user that saw the table
  * alive has counted itself, and every put that comes after saw it dying
- * and wakes the waiter.
+ * and wakes the waiter. The I/O path's sections are those of preemption
+ * disabled, which cost no call where rcu_read_lock() of a preemptible
+ * RCU does two; since the RCU flavours were merged (4.20) a grace period
+ * waits for those as for the others.
  */
 extern struct wait_queue_head bstack_drain_wq;
 
 static inline bool bstack_table_tryget_live_rcu(struct bstack_table *t)
 {
-	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
-			 "a table is got under rcu_read_lock()");
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(),
+			 "a table is got in an RCU read section");
 	if (unlikely(READ_ONCE(t->dying)))
 		return false;
 	this_cpu_inc(*t->users);
 	return true;
 }
 
+void bstack_table_put_dying(struct bstack_table *t);
+
 static inline void bstack_table_put(struct bstack_table *t)
 {
 	bool dying;
 
-	rcu_read_lock();
+	preempt_disable();
 	dying = READ_ONCE(t->dying);
 	/* The last touch of @t: a drain that sees it may free the table. */
-	this_cpu_dec(*t->users);
-	/* Inside the read section, which the module's unload waits for. */
+	if (likely(!dying))
+		this_cpu_dec(*t->users);
+	preempt_enable();
+	/* Still counted, @t cannot go away before this put. */
 	if (unlikely(dying))
-		wake_up_all(&bstack_drain_wq);
-	rcu_read_unlock();
+		bstack_table_put_dying(t);
 }
 
-/**
- * bstack_table_find_target - the target that maps @sector
- *
- * Returns NULL when @sector lies beyond the table, which happens when a bio
- * sized for an older, larger table meets a smaller one.
- */
+/* The target that maps @sector, which lies in the table. */
 static inline struct bstack_target *
-bstack_table_find_target(struct bstack_table *t, sector_t sector)
+__bstack_table_find_target(struct bstack_table *t, sector_t sector)
 {
 	unsigned int lo, hi, k;
 
-	if (unlikely(sector >= t->size))
-		return NULL;
 	if (likely(t->num_targets == 1))
 		return &t->targets[0];
 	/* The target of @sector is between those of its bucket and the next. */
@@ -533,6 +532,20 @@ bstack_table_find_target(struct bstack_table *t, sector_t sector)
 			hi = mid;
 	}
 	return &t->targets[lo];
+}
+
+/**
+ * bstack_table_find_target - the target that maps @sector
+ *
+ * Returns NULL when @sector lies beyond the table, which happens when a bio
+ * sized for an older, larger table meets a smaller one.
+ */
+static inline struct bstack_target *
+bstack_table_find_target(struct bstack_table *t, sector_t sector)
+{
+	if (unlikely(sector >= t->size))
+		return NULL;
+	return __bstack_table_find_target(t, sector);
 }
 
 /*
@@ -574,8 +587,17 @@ struct bstack_linear {
 
 int bstack_linear_ctr(struct bstack_target *ti, const char *path,
 		      const char *offset, struct bstack_linear *lc);
-void bstack_linear_remap(struct bstack_target *ti,
-			 const struct bstack_linear *lc, struct bio *clone);
+
+/* Send @clone to the same offset in @lc's range as it had in @ti's. */
+static inline void bstack_linear_remap(struct bstack_target *ti,
+				       const struct bstack_linear *lc,
+				       struct bio *clone)
+{
+	bio_set_dev(clone, lc->dev->bdev);
+	clone->bi_iter.bi_sector = lc->start +
+				   (clone->bi_iter.bi_sector - ti->begin);
+}
+
 int bstack_linear_print(const struct bstack_linear *lc, char *buf,
 			size_t len);
 enum bstack_map_result bstack_linear_map(struct bstack_target *ti,

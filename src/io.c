@@ -150,8 +150,9 @@ void bstack_requeue_work(struct work_struct *work)
 /*
  * The last clone of @io is in. End the original bio, or, for the flush in
  * front of a write with data, send the data on without REQ_PREFLUSH.
+ * Inline in the clones' bi_end_io, where a 4k read ends.
  */
-static void bstack_io_complete(struct bstack_io *io)
+static __always_inline void bstack_io_complete(struct bstack_io *io)
 {
 	struct bstack_table *t = io->table;
 	struct bio *orig = io->orig;
@@ -194,6 +195,15 @@ static void bstack_io_complete(struct bstack_io *io)
 	bstack_table_put(t);
 }
 
+static __always_inline void __bstack_io_put(struct bstack_io *io,
+					    blk_status_t status)
+{
+	if (unlikely(status))
+		cmpxchg(&io->status, BLK_STS_OK, status);
+	if (atomic_dec_and_test(&io->pending))
+		bstack_io_complete(io);
+}
+
 /**
  * bstack_io_put - one clone of @io is in, or its mapping is done
  * @io:		the io
@@ -201,10 +211,7 @@ static void bstack_io_complete(struct bstack_io *io)
  */
 void bstack_io_put(struct bstack_io *io, blk_status_t status)
 {
-	if (unlikely(status))
-		cmpxchg(&io->status, BLK_STS_OK, status);
-	if (atomic_dec_and_test(&io->pending))
-		bstack_io_complete(io);
+	__bstack_io_put(io, status);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_put);
 
@@ -273,7 +280,7 @@ void bstack_clone_endio(struct bio *clone)
 	}
 	if (clone != &io->clone.bio)
 		bio_put(clone);
-	bstack_io_put(io, status);
+	__bstack_io_put(io, status);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_clone_endio);
 
@@ -359,6 +366,28 @@ struct bio *bstack_alloc_clone(struct block_device *bdev, struct bio *bio,
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_alloc_clone);
 
+static __always_inline struct bstack_io *
+__bstack_io_alloc_piece(struct bstack_device *bd, struct bstack_table *t,
+			struct bio *bio, unsigned int sectors, gfp_t gfp)
+{
+	bool split = sectors < bio_sectors(bio);
+	struct bio *clone = bstack_cut(bio, sectors, gfp, &bd->bs);
+
+	if (unlikely(!clone))
+		return NULL;
+	if (split)
+		bio_inc_remaining(bio);
+	/*
+	 * __bio_clone() leaves bi_vcnt at 0, since a clone does not own its
+	 * vector, and blk-mq then walks all of the clone to count segments
+	 * (bio_may_need_split()). A clone of a bio with one segment lies in
+	 * that segment: say so, and the lower queue takes it as it is.
+	 */
+	if (bio->bi_vcnt == 1)
+		clone->bi_vcnt = 1;
+	return bstack_io_init(clone, bio, t);
+}
+
 /**
  * bstack_io_alloc_piece - cut the first @sectors of @bio into an io
  * @bd:		the device @bio was submitted to
@@ -380,22 +409,7 @@ struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 					struct bio *bio, unsigned int sectors,
 					gfp_t gfp)
 {
-	bool split = sectors < bio_sectors(bio);
-	struct bio *clone = bstack_cut(bio, sectors, gfp, &bd->bs);
-
-	if (unlikely(!clone))
-		return NULL;
-	if (split)
-		bio_inc_remaining(bio);
-	/*
-	 * __bio_clone() leaves bi_vcnt at 0, since a clone does not own its
-	 * vector, and blk-mq then walks all of the clone to count segments
-	 * (bio_may_need_split()). A clone of a bio with one segment lies in
-	 * that segment: say so, and the lower queue takes it as it is.
-	 */
-	if (bio->bi_vcnt == 1)
-		clone->bi_vcnt = 1;
-	return bstack_io_init(clone, bio, t);
+	return __bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
 
@@ -427,28 +441,31 @@ static bool bstack_op_is_range(struct bio *bio)
 
 /*
  * Each piece is one I/O in the statistics, as each dm_io is in dm's: a bio
- * split in two counts twice, its sectors once.
+ * split in two counts twice, its sectors once. @last: the piece is what
+ * was left of @bio (which, once a piece is cut off, is the rest).
  */
-static void bstack_io_start_acct(struct bstack_device *bd,
-				 struct bstack_io *io, struct bio *bio,
-				 unsigned int sectors)
+static __always_inline void bstack_io_start_acct(struct bstack_device *bd,
+						 struct bstack_io *io,
+						 struct bio *bio,
+						 unsigned int sectors,
+						 bool last)
 {
-	bool last = sectors == bio_sectors(bio);
+	struct bstack_stats __percpu *stats = bd->stats;
 
 	/* bstack's own counters: per cpu, each increment preemption-safe. */
-	this_cpu_inc(bd->stats->in_flight);
+	this_cpu_inc(stats->in_flight);
 	if (!last)
-		this_cpu_inc(bd->stats->splits);
+		this_cpu_inc(stats->splits);
 	if (bstack_op_is_range(bio)) {
 		/* A bio counts once, with its last piece. */
 		if (last)
-			this_cpu_inc(bd->stats->discards);
+			this_cpu_inc(stats->discards);
 	} else {
 		int dir = op_is_write(bio_op(bio)) ? WRITE : READ;
 
 		if (last)
-			this_cpu_inc(bd->stats->ios[dir]);
-		this_cpu_add(bd->stats->bytes[dir], sectors << SECTOR_SHIFT);
+			this_cpu_inc(stats->ios[dir]);
+		this_cpu_add(stats->bytes[dir], sectors << SECTOR_SHIFT);
 	}
 
 	if (blk_queue_io_stat(bd->disk->queue)) {
@@ -510,7 +527,7 @@ static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 
 	/* Not REQ_NOWAIT: GFP_NOIO allocations from the mempool never fail. */
 	io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOIO);
-	bstack_io_start_acct(bd, io, bio, sectors);
+	bstack_io_start_acct(bd, io, bio, sectors, !split);
 	atomic_inc(&io->pending);	/* the mapping's reference */
 	clone = &io->clone.bio;
 	/* Nothing polls a range: its clones complete by interrupt. */
@@ -639,33 +656,31 @@ static bool bstack_bio_refused_whole(struct bio *bio, struct bstack_target *ti,
 	return split || !(ti->type->features & needs);
 }
 
-static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
-			   struct bio *bio)
+/* Inline in bstack_submit_bio(); bstack_map_bio() for the other callers. */
+static __always_inline void __bstack_map_bio(struct bstack_device *bd,
+					     struct bstack_table *t,
+					     struct bio *bio)
 {
 	sector_t sector = bio->bi_iter.bi_sector;
-	struct bstack_target *ti = bstack_table_find_target(t, sector);
-	gfp_t gfp = GFP_NOIO;
+	unsigned int nr = bio_sectors(bio);
+	bool nowait = bio->bi_opf & REQ_NOWAIT;
+	struct bstack_target *ti;
 	unsigned int sectors;
 	struct bstack_io *io;
 	struct bio *clone;
 	bool split;
 
-	if (unlikely(!ti)) {
+	/* A bio sized for an older, larger table meets a smaller one. */
+	if (unlikely(sector >= t->size) ||
+	    unlikely(bd->readonly && op_is_write(bio_op(bio)))) {
 		bstack_table_put(t);
 		bio_io_error(bio);
 		return;
 	}
-	if (unlikely(bd->readonly && op_is_write(bio_op(bio)))) {
-		bstack_table_put(t);
-		bio_io_error(bio);
-		return;
-	}
-	if (unlikely(bio->bi_opf & REQ_NOWAIT))
-		gfp = GFP_NOWAIT;
-
-	sectors = bstack_target_max_io(ti, sector, bio_sectors(bio));
+	ti = __bstack_table_find_target(t, sector);
+	sectors = bstack_target_max_io(ti, sector, nr);
 	if (unlikely(ti->num_range_bios && bstack_op_is_range(bio))) {
-		unsigned int in_target = min_t(sector_t, bio_sectors(bio),
+		unsigned int in_target = min_t(sector_t, nr,
 					       ti->begin + ti->len - sector);
 
 		/*
@@ -675,14 +690,14 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		 * range waits for the worker (io_uring sends none).
 		 */
 		if (sectors < in_target) {
-			if (gfp == GFP_NOWAIT)
+			if (nowait)
 				bstack_bio_wouldblock(bd, t, bio);
 			else
 				bstack_map_range(bd, t, ti, bio, in_target);
 			return;
 		}
 	}
-	split = sectors < bio_sectors(bio);
+	split = sectors < nr;
 	/*
 	 * An atomic write or a zone append goes down whole or not at all:
 	 * one that would cross a line or a chunk fails, as one too large for
@@ -697,9 +712,10 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 	}
 
 	/* Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT. */
-	io = bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
+	io = __bstack_io_alloc_piece(bd, t, bio, sectors,
+				     nowait ? GFP_NOWAIT : GFP_NOIO);
 	if (unlikely(!io)) {
-		if (gfp == GFP_NOWAIT) {
+		if (nowait) {
 			bstack_bio_wouldblock(bd, t, bio);
 			return;
 		}
@@ -711,20 +727,33 @@ static void bstack_map_bio(struct bstack_device *bd, struct bstack_table *t,
 		bio_io_error(bio);
 		return;
 	}
-	bstack_io_start_acct(bd, io, bio, sectors);
+	bstack_io_start_acct(bd, io, bio, sectors, !split);
 	clone = &io->clone.bio;
-	if (unlikely(gfp == GFP_NOWAIT))
+	if (unlikely(nowait))
 		io->iter = clone->bi_iter;	/* for bstack_io_retry() */
 	/* Before it goes down: the clone may end at once. */
 	if (unlikely(bio->bi_opf & REQ_POLLED))
 		bstack_io_poll(t, io, bio);
-	/* A direct call for the built-in targets most tables use. */
-	if (INDIRECT_CALL_2(ti->type->map, bstack_linear_map, bstack_stripe_map,
-			    ti, clone) == BSTACK_MAP_REMAPPED)
+	/*
+	 * linear's remap inline, as most tables are linear; a direct call
+	 * for striped's.
+	 */
+	if (likely(ti->type->map == bstack_linear_map)) {
+		bstack_linear_remap(ti, ti->private, clone);
 		bstack_submit_clone(clone);
+	} else if (INDIRECT_CALL_1(ti->type->map, bstack_stripe_map, ti,
+				   clone) == BSTACK_MAP_REMAPPED) {
+		bstack_submit_clone(clone);
+	}
 	/* The rest comes back here once the piece above is on its way. */
 	if (split)
 		submit_bio_noacct(bio);
+}
+
+static noinline void bstack_map_bio(struct bstack_device *bd,
+				    struct bstack_table *t, struct bio *bio)
+{
+	__bstack_map_bio(bd, t, bio);
 }
 
 /* Offer an empty flush to the targets that want to see it (faulty). */
@@ -825,19 +854,20 @@ static bool bstack_hold_bio(struct bstack_device *bd, struct bio *bio)
 }
 
 /*
- * The live table, with a reference for @bio. NULL when @bio has been taken
- * care of instead: held because the device is suspended (or ended with
- * AGAIN if it is NOWAIT), or failed because the device has no table.
+ * The live table, with a reference for @bio, when bstack_get_live_table()
+ * did not find it alive at once. NULL when @bio has been taken care of
+ * instead: held because the device is suspended (or ended with AGAIN if
+ * it is NOWAIT), or failed because the device has no table.
  */
-static struct bstack_table *bstack_get_live_table(struct bstack_device *bd,
-						  struct bio *bio)
+static noinline struct bstack_table *
+bstack_get_table_slow(struct bstack_device *bd, struct bio *bio)
 {
 	struct bstack_table *t;
 
 	for (;;) {
 		rcu_read_lock();
 		t = rcu_dereference(bd->live);
-		if (likely(t && bstack_table_tryget_live_rcu(t))) {
+		if (t && bstack_table_tryget_live_rcu(t)) {
 			rcu_read_unlock();
 			return t;
 		}
@@ -857,6 +887,45 @@ static struct bstack_table *bstack_get_live_table(struct bstack_device *bd,
 	}
 }
 
+/* See bstack_get_table_slow(); preemption off is the RCU read section. */
+static __always_inline struct bstack_table *
+bstack_get_live_table(struct bstack_device *bd, struct bio *bio)
+{
+	struct bstack_table *t;
+	bool live;
+
+	rcu_read_lock_sched();
+	t = rcu_dereference_sched(bd->live);
+	live = t && bstack_table_tryget_live_rcu(t);
+	rcu_read_unlock_sched();
+	return likely(live) ? t : bstack_get_table_slow(bd, bio);
+}
+
+/*
+ * What bstack_submit_bio() does not map itself: a zone reset of the whole
+ * device, and the flushes.
+ */
+static noinline void bstack_submit_special(struct bstack_device *bd,
+					   struct bstack_table *t,
+					   struct bio *bio)
+{
+	if (bio_op(bio) == REQ_OP_ZONE_RESET_ALL) {
+		bstack_zone_reset_all(t, bio);
+	} else if (t->zoned && t->num_lowers == 1 && bio_sectors(bio)) {
+		/*
+		 * A zoned table keeps writes in order: its one device flushes
+		 * before the data, rather than bstack sending the data after
+		 * the flush from the worker, where a later write could pass it.
+		 */
+		bstack_map_bio(bd, t, bio);
+	} else if (bio->bi_opf & REQ_NOWAIT) {
+		/* A flush allocates one clone per device: it may block. */
+		bstack_bio_wouldblock(bd, t, bio);
+	} else {
+		bstack_flush(bd, t, bio);
+	}
+}
+
 void bstack_submit_bio(struct bio *bio)
 {
 	struct bstack_device *bd = bio->bi_bdev->bd_disk->private_data;
@@ -864,23 +933,9 @@ void bstack_submit_bio(struct bio *bio)
 
 	if (unlikely(!t))
 		return;
-	if (unlikely(bio_op(bio) == REQ_OP_ZONE_RESET_ALL)) {
-		bstack_zone_reset_all(t, bio);
-	} else if (unlikely(bio->bi_opf & REQ_PREFLUSH) && t->zoned &&
-		   t->num_lowers == 1 && bio_sectors(bio)) {
-		/*
-		 * A zoned table keeps writes in order: its one device flushes
-		 * before the data, rather than bstack sending the data after
-		 * the flush from the worker, where a later write could pass it.
-		 */
-		bstack_map_bio(bd, t, bio);
-	} else if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
-		/* A flush allocates one clone per device: it may block. */
-		if (bio->bi_opf & REQ_NOWAIT)
-			bstack_bio_wouldblock(bd, t, bio);
-		else
-			bstack_flush(bd, t, bio);
-	} else {
-		bstack_map_bio(bd, t, bio);
-	}
+	if (unlikely((bio->bi_opf & REQ_PREFLUSH) ||
+		     bio_op(bio) == REQ_OP_ZONE_RESET_ALL))
+		bstack_submit_special(bd, t, bio);
+	else
+		__bstack_map_bio(bd, t, bio);
 }

@@ -49,15 +49,6 @@ int bstack_linear_ctr(struct bstack_target *ti, const char *path,
 	return 0;
 }
 
-/* Send @clone to the same offset in @lc's range as it had in @ti's. */
-void bstack_linear_remap(struct bstack_target *ti,
-			 const struct bstack_linear *lc, struct bio *clone)
-{
-	bio_set_dev(clone, lc->dev->bdev);
-	clone->bi_iter.bi_sector = lc->start +
-				   (clone->bi_iter.bi_sector - ti->begin);
-}
-
 /* "MAJ:MIN OFFSET", as the table shows it; returns its length. */
 int bstack_linear_print(const struct bstack_linear *lc, char *buf,
 			size_t len)

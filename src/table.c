@@ -134,6 +134,21 @@ EXPORT_SYMBOL_IF_KUNIT(bstack_ti_error);
 DECLARE_WAIT_QUEUE_HEAD(bstack_drain_wq);
 EXPORT_SYMBOL_IF_KUNIT(bstack_drain_wq);
 
+/*
+ * The put of a user that saw @t dying, out of line: the drain is waiting.
+ * The wake-up takes the wait queue's lock, which may sleep on PREEMPT_RT,
+ * so this read section is rcu_read_lock()'s. Its grace period is the one
+ * the module's unload waits for before bstack_drain_wq goes away.
+ */
+void bstack_table_put_dying(struct bstack_table *t)
+{
+	rcu_read_lock();
+	this_cpu_dec(*t->users);
+	wake_up_all(&bstack_drain_wq);
+	rcu_read_unlock();
+}
+EXPORT_SYMBOL_IF_KUNIT(bstack_table_put_dying);
+
 /**
  * bstack_table_kill - no bio gets @t from now on
  * @t:		a live table
