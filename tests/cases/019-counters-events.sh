@@ -47,6 +47,15 @@ moved read_bytes 8192 "one read across two lines"
 moved splits 1 "one read across two lines"
 
 snap
+# Cut in halves, 8 sectors on each line: the first half is not the last
+# piece although it is as long as what is left after it.
+dd if="$dev" of=/dev/null bs=8192 count=1 skip=$((992 * 512)) \
+	iflag=direct,skip_bytes 2>/dev/null || fail "the read failed"
+moved reads 1 "one read cut in halves"
+moved read_bytes 8192 "one read cut in halves"
+moved splits 1 "one read cut in halves"
+
+snap
 dd if=/dev/zero of="$dev" bs=4096 count=1 oflag=direct conv=fsync 2>/dev/null ||
 	fail "the write with fsync failed"
 moved flushes 1 "a write and fsync"
