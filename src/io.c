@@ -268,19 +268,23 @@ void bstack_clone_endio(struct bio *clone)
 	blk_status_t status = clone->bi_status;
 	unsigned long flags;
 
-	if (unlikely(status == BLK_STS_AGAIN) && (clone->bi_opf & REQ_NOWAIT) &&
-	    clone == &io->clone.bio && !bstack_io_again_goes_up(io)) {
-		struct bstack_device *bd = io->table->bd;
+	if (unlikely(status)) {
+		if (status == BLK_STS_AGAIN && (clone->bi_opf & REQ_NOWAIT) &&
+		    clone == &io->clone.bio && !bstack_io_again_goes_up(io)) {
+			struct bstack_device *bd = io->table->bd;
 
-		spin_lock_irqsave(&bd->lock, flags);
-		bio_list_add(&bd->retry, clone);
-		spin_unlock_irqrestore(&bd->lock, flags);
-		queue_work(bstack_wq, &bd->requeue_work);
-		return;
+			spin_lock_irqsave(&bd->lock, flags);
+			bio_list_add(&bd->retry, clone);
+			spin_unlock_irqrestore(&bd->lock, flags);
+			queue_work(bstack_wq, &bd->requeue_work);
+			return;
+		}
+		cmpxchg(&io->status, BLK_STS_OK, status);
 	}
 	if (clone != &io->clone.bio)
 		bio_put(clone);
-	__bstack_io_put(io, status);
+	if (atomic_dec_and_test(&io->pending))
+		bstack_io_complete(io);
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_clone_endio);
 
@@ -366,15 +370,11 @@ struct bio *bstack_alloc_clone(struct block_device *bdev, struct bio *bio,
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_alloc_clone);
 
+/* @clone was cut from @bio: make it the io of a piece of @bio. */
 static __always_inline struct bstack_io *
-__bstack_io_alloc_piece(struct bstack_device *bd, struct bstack_table *t,
-			struct bio *bio, unsigned int sectors, gfp_t gfp)
+bstack_io_init_piece(struct bio *clone, struct bio *bio,
+		     struct bstack_table *t, bool split)
 {
-	bool split = sectors < bio_sectors(bio);
-	struct bio *clone = bstack_cut(bio, sectors, gfp, &bd->bs);
-
-	if (unlikely(!clone))
-		return NULL;
 	if (split)
 		bio_inc_remaining(bio);
 	/*
@@ -409,7 +409,10 @@ struct bstack_io *bstack_io_alloc_piece(struct bstack_device *bd,
 					struct bio *bio, unsigned int sectors,
 					gfp_t gfp)
 {
-	return __bstack_io_alloc_piece(bd, t, bio, sectors, gfp);
+	bool split = sectors < bio_sectors(bio);
+	struct bio *clone = bstack_cut(bio, sectors, gfp, &bd->bs);
+
+	return clone ? bstack_io_init_piece(clone, bio, t, split) : NULL;
 }
 EXPORT_SYMBOL_IF_KUNIT(bstack_io_alloc_piece);
 
@@ -442,13 +445,14 @@ static bool bstack_op_is_range(struct bio *bio)
 /*
  * Each piece is one I/O in the statistics, as each dm_io is in dm's: a bio
  * split in two counts twice, its sectors once. @last: the piece is what
- * was left of @bio (which, once a piece is cut off, is the rest).
+ * was left of @bio (which, once a piece is cut off, is the rest). @rw:
+ * @bio is known to be a READ or a WRITE.
  */
 static __always_inline void bstack_io_start_acct(struct bstack_device *bd,
 						 struct bstack_io *io,
 						 struct bio *bio,
 						 unsigned int sectors,
-						 bool last)
+						 bool last, const bool rw)
 {
 	struct bstack_stats __percpu *stats = bd->stats;
 
@@ -456,7 +460,7 @@ static __always_inline void bstack_io_start_acct(struct bstack_device *bd,
 	this_cpu_inc(stats->in_flight);
 	if (!last)
 		this_cpu_inc(stats->splits);
-	if (bstack_op_is_range(bio)) {
+	if (!rw && bstack_op_is_range(bio)) {
 		/* A bio counts once, with its last piece. */
 		if (last)
 			this_cpu_inc(stats->discards);
@@ -527,7 +531,7 @@ static void bstack_map_range(struct bstack_device *bd, struct bstack_table *t,
 
 	/* Not REQ_NOWAIT: GFP_NOIO allocations from the mempool never fail. */
 	io = bstack_io_alloc_piece(bd, t, bio, sectors, GFP_NOIO);
-	bstack_io_start_acct(bd, io, bio, sectors, !split);
+	bstack_io_start_acct(bd, io, bio, sectors, !split, false);
 	atomic_inc(&io->pending);	/* the mapping's reference */
 	clone = &io->clone.bio;
 	/* Nothing polls a range: its clones complete by interrupt. */
@@ -656,45 +660,66 @@ static bool bstack_bio_refused_whole(struct bio *bio, struct bstack_target *ti,
 	return split || !(ti->type->features & needs);
 }
 
-/* Inline in bstack_submit_bio(); bstack_map_bio() for the other callers. */
-static __always_inline void __bstack_map_bio(struct bstack_device *bd,
-					     struct bstack_table *t,
-					     struct bio *bio)
+/*
+ * @bio is one that bstack maps, but it starts beyond the table (it was sized
+ * for an older, larger one) or it writes to a read-only device: end it.
+ */
+static __always_inline bool bstack_bio_refused(struct bstack_device *bd,
+					       struct bstack_table *t,
+					       struct bio *bio)
+{
+	if (likely(bio->bi_iter.bi_sector < t->size) &&
+	    likely(!bd->readonly || !op_is_write(bio_op(bio))))
+		return false;
+	bstack_table_put(t);
+	bio_io_error(bio);
+	return true;
+}
+
+/*
+ * Map the piece of @bio that @ti, the target of its first sector, takes.
+ * @rw_linear: @bio is known to be a READ or a WRITE, not atomic, and @ti
+ * linear, which has no chunks (bstack_submit_bio()'s common case); the
+ * compiler drops every test that this decides. Otherwise anything but a
+ * flush or a zone reset of the whole device.
+ */
+static __always_inline void __bstack_map_target(struct bstack_device *bd,
+						struct bstack_table *t,
+						struct bstack_target *ti,
+						struct bio *bio,
+						const bool rw_linear)
 {
 	sector_t sector = bio->bi_iter.bi_sector;
 	unsigned int nr = bio_sectors(bio);
 	bool nowait = bio->bi_opf & REQ_NOWAIT;
-	struct bstack_target *ti;
 	unsigned int sectors;
 	struct bstack_io *io;
 	struct bio *clone;
 	bool split;
 
-	/* A bio sized for an older, larger table meets a smaller one. */
-	if (unlikely(sector >= t->size) ||
-	    unlikely(bd->readonly && op_is_write(bio_op(bio)))) {
-		bstack_table_put(t);
-		bio_io_error(bio);
-		return;
-	}
-	ti = __bstack_table_find_target(t, sector);
-	sectors = bstack_target_max_io(ti, sector, nr);
-	if (unlikely(ti->num_range_bios && bstack_op_is_range(bio))) {
-		unsigned int in_target = min_t(sector_t, nr,
-					       ti->begin + ti->len - sector);
+	if (rw_linear) {
+		sectors = min_t(sector_t, nr, ti->begin + ti->len - sector);
+	} else {
+		sectors = bstack_target_max_io(ti, sector, nr);
+		if (unlikely(ti->num_range_bios && bstack_op_is_range(bio))) {
+			unsigned int in_target = min_t(sector_t, nr,
+						       ti->begin + ti->len - sector);
 
-		/*
-		 * Worth it only when the piece would cross a chunk. Its
-		 * clones cannot all be had at once, and one that cannot be
-		 * had without waiting could not be taken back: a REQ_NOWAIT
-		 * range waits for the worker (io_uring sends none).
-		 */
-		if (sectors < in_target) {
-			if (nowait)
-				bstack_bio_wouldblock(bd, t, bio);
-			else
-				bstack_map_range(bd, t, ti, bio, in_target);
-			return;
+			/*
+			 * Worth it only when the piece would cross a chunk.
+			 * Its clones cannot all be had at once, and one that
+			 * cannot be had without waiting could not be taken
+			 * back: a REQ_NOWAIT range waits for the worker
+			 * (io_uring sends none).
+			 */
+			if (sectors < in_target) {
+				if (nowait)
+					bstack_bio_wouldblock(bd, t, bio);
+				else
+					bstack_map_range(bd, t, ti, bio,
+							 in_target);
+				return;
+			}
 		}
 	}
 	split = sectors < nr;
@@ -704,7 +729,7 @@ static __always_inline void __bstack_map_bio(struct bstack_device *bd,
 	 * the limits does, and so does one that meets a line that cannot pass
 	 * it (the table was swapped since the block layer checked the bio).
 	 */
-	if (unlikely(bstack_bio_refused_whole(bio, ti, split))) {
+	if (!rw_linear && unlikely(bstack_bio_refused_whole(bio, ti, split))) {
 		bstack_table_put(t);
 		bio->bi_status = BLK_STS_INVAL;
 		bio_endio(bio);
@@ -712,9 +737,9 @@ static __always_inline void __bstack_map_bio(struct bstack_device *bd,
 	}
 
 	/* Each piece of a REQ_NOWAIT bio is cloned with GFP_NOWAIT. */
-	io = __bstack_io_alloc_piece(bd, t, bio, sectors,
-				     nowait ? GFP_NOWAIT : GFP_NOIO);
-	if (unlikely(!io)) {
+	clone = bstack_cut(bio, sectors, nowait ? GFP_NOWAIT : GFP_NOIO,
+			   &bd->bs);
+	if (unlikely(!clone)) {
 		if (nowait) {
 			bstack_bio_wouldblock(bd, t, bio);
 			return;
@@ -727,8 +752,8 @@ static __always_inline void __bstack_map_bio(struct bstack_device *bd,
 		bio_io_error(bio);
 		return;
 	}
-	bstack_io_start_acct(bd, io, bio, sectors, !split);
-	clone = &io->clone.bio;
+	io = bstack_io_init_piece(clone, bio, t, split);
+	bstack_io_start_acct(bd, io, bio, sectors, !split, rw_linear);
 	if (unlikely(nowait))
 		io->iter = clone->bi_iter;	/* for bstack_io_retry() */
 	/* Before it goes down: the clone may end at once. */
@@ -738,7 +763,7 @@ static __always_inline void __bstack_map_bio(struct bstack_device *bd,
 	 * linear's remap inline, as most tables are linear; a direct call
 	 * for striped's.
 	 */
-	if (likely(ti->type->map == bstack_linear_map)) {
+	if (rw_linear || likely(ti->type->map == bstack_linear_map)) {
 		bstack_linear_remap(ti, ti->private, clone);
 		bstack_submit_clone(clone);
 	} else if (INDIRECT_CALL_1(ti->type->map, bstack_stripe_map, ti,
@@ -750,10 +775,23 @@ static __always_inline void __bstack_map_bio(struct bstack_device *bd,
 		submit_bio_noacct(bio);
 }
 
+static noinline void bstack_map_target(struct bstack_device *bd,
+				       struct bstack_table *t,
+				       struct bstack_target *ti,
+				       struct bio *bio)
+{
+	__bstack_map_target(bd, t, ti, bio, false);
+}
+
+/* Map @bio, anything but a flush or a zone reset of the whole device. */
 static noinline void bstack_map_bio(struct bstack_device *bd,
 				    struct bstack_table *t, struct bio *bio)
 {
-	__bstack_map_bio(bd, t, bio);
+	if (bstack_bio_refused(bd, t, bio))
+		return;
+	bstack_map_target(bd, t,
+			  __bstack_table_find_target(t, bio->bi_iter.bi_sector),
+			  bio);
 }
 
 /* Offer an empty flush to the targets that want to see it (faulty). */
@@ -926,16 +964,34 @@ static noinline void bstack_submit_special(struct bstack_device *bd,
 	}
 }
 
+/*
+ * What bstack_submit_bio() maps inline: a READ or a WRITE, not atomic, to
+ * a linear line. Everything else takes the calls out of line.
+ */
+#define BSTACK_REQ_NOT_RW \
+	((REQ_OP_MASK & ~REQ_OP_WRITE) | REQ_PREFLUSH | REQ_ATOMIC)
+
 void bstack_submit_bio(struct bio *bio)
 {
 	struct bstack_device *bd = bio->bi_bdev->bd_disk->private_data;
 	struct bstack_table *t = bstack_get_live_table(bd, bio);
+	struct bstack_target *ti;
 
 	if (unlikely(!t))
 		return;
-	if (unlikely((bio->bi_opf & REQ_PREFLUSH) ||
-		     bio_op(bio) == REQ_OP_ZONE_RESET_ALL))
-		bstack_submit_special(bd, t, bio);
+	if (unlikely(bio->bi_opf & BSTACK_REQ_NOT_RW)) {
+		if ((bio->bi_opf & REQ_PREFLUSH) ||
+		    bio_op(bio) == REQ_OP_ZONE_RESET_ALL)
+			bstack_submit_special(bd, t, bio);
+		else
+			bstack_map_bio(bd, t, bio);
+		return;
+	}
+	if (unlikely(bstack_bio_refused(bd, t, bio)))
+		return;
+	ti = __bstack_table_find_target(t, bio->bi_iter.bi_sector);
+	if (likely(ti->type->map == bstack_linear_map))
+		__bstack_map_target(bd, t, ti, bio, true);
 	else
-		__bstack_map_bio(bd, t, bio);
+		bstack_map_target(bd, t, ti, bio);
 }

@@ -83,6 +83,11 @@ static void linear_dtr(struct bstack_target *ti)
 	kfree(ti->private);
 }
 
+/*
+ * bstack_submit_bio() remaps a READ or a WRITE itself, knowing that a
+ * linear line has no chunk (@ti->chunk stays 0): a piece ends only where
+ * the line does.
+ */
 enum bstack_map_result bstack_linear_map(struct bstack_target *ti,
 					  struct bio *clone)
 {
