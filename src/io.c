@@ -753,12 +753,12 @@ static __always_inline void __bstack_map_target(struct bstack_device *bd,
 		return;
 	}
 	io = bstack_io_init_piece(clone, bio, t, split);
-	bstack_io_start_acct(bd, io, bio, sectors, !split, rw_linear);
 	if (unlikely(nowait))
 		io->iter = clone->bi_iter;	/* for bstack_io_retry() */
 	/* Before it goes down: the clone may end at once. */
 	if (unlikely(bio->bi_opf & REQ_POLLED))
 		bstack_io_poll(t, io, bio);
+	bstack_io_start_acct(bd, io, bio, sectors, !split, rw_linear);
 	/*
 	 * linear's remap inline, as most tables are linear; a direct call
 	 * for striped's.
