@@ -48,6 +48,23 @@ else
 fi
 # The polled workload's device: on a real machine, the first disk.
 nbp=${nb2:-$nb0}
+
+# fio's buffers of the large sequential reads in huge pages. In pages of
+# 4 KiB, how many segments a 128 KiB bio has depends on how physically
+# contiguous the pages fio's buffer got are, which depends on what ran
+# before: in one boot (make profile seqread-128k, 6.12) a read on raw
+# null_blk cost 33615 instructions run first and 34526 run second, and
+# bstack's 37677 run first and 38507 run third, more than all of
+# bstack.ko's 190. In one huge page, every target's bio is one segment.
+hugepages_were=$(cat /proc/sys/vm/nr_hugepages)
+echo 32 > /proc/sys/vm/nr_hugepages 2> /dev/null
+if [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 8 ]; then
+	HUGE=--iomem=shmhuge
+	cleanup_push "echo $hugepages_were > /proc/sys/vm/nr_hugepages"
+else
+	HUGE=
+	echo "BENCH-NOTE no huge pages for fio's buffers: the sequential reads' figures depend on the order of the runs"
+fi
 sectors=$(dev_sectors "$nb0")
 
 # About 1000 linear segments of odd lengths (33..95 sectors), each mapped
@@ -140,10 +157,10 @@ args() {
 	randread-qd32)	echo "linear --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
 	randread-qd1)	echo "linear --rw=randread --bs=4k --ioengine=io_uring --iodepth=1" ;;
 	randwrite-qd32)	echo "linear --rw=randwrite --bs=4k --ioengine=io_uring --iodepth=32" ;;
-	seqread-128k)	echo "linear --rw=read --bs=128k --ioengine=libaio --iodepth=8" ;;
+	seqread-128k)	echo "linear --rw=read --bs=128k --ioengine=libaio --iodepth=8 $HUGE" ;;
 	mixed-70-30)	echo "linear --rw=randrw --rwmixread=70 --bs=4k --ioengine=io_uring --iodepth=32" ;;
 	striped-randread) echo "striped --rw=randread --bs=4k --ioengine=io_uring --iodepth=32" ;;
-	striped-seqread-1m) echo "striped --rw=read --bs=1m --ioengine=libaio --iodepth=8" ;;
+	striped-seqread-1m) echo "striped --rw=read --bs=1m --ioengine=libaio --iodepth=8 $HUGE" ;;
 	segments-randread) echo "segments --rw=randread --bs=4k --ioengine=io_uring --iodepth=32 --size=$((seg_sectors / 2048))m" ;;
 	# io_uring IOPOLL: fio polls each read to its end, with no interrupt.
 	polled-randread) echo "polled --rw=randread --bs=4k --ioengine=io_uring --hipri --iodepth=1" ;;
