@@ -57,10 +57,11 @@ nbp=${nb2:-$nb0}
 # bstack's 37677 run first and 38507 run third, more than all of
 # bstack.ko's 190. In one huge page, every target's bio is one segment.
 hugepages_were=$(cat /proc/sys/vm/nr_hugepages)
-echo 32 > /proc/sys/vm/nr_hugepages 2> /dev/null
+# Even a reservation that fell short is given back.
+cleanup_push "echo $hugepages_were > /proc/sys/vm/nr_hugepages"
+{ echo 32 > /proc/sys/vm/nr_hugepages; } 2> /dev/null
 if [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 8 ]; then
 	HUGE=--iomem=shmhuge
-	cleanup_push "echo $hugepages_were > /proc/sys/vm/nr_hugepages"
 else
 	HUGE=
 	echo "BENCH-NOTE no huge pages for fio's buffers: the sequential reads' figures depend on the order of the runs"
